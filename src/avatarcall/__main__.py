@@ -1,0 +1,3 @@
+from avatarcall.cli import main
+
+raise SystemExit(main())

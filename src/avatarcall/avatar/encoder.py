@@ -1,0 +1,68 @@
+"""One VP8 encoder per avatar session: frames are encoded once, the packets go to every viewer.
+
+aiortc's sender packs a pre-encoded ``av.Packet`` without re-encoding, but its keyframe requests
+(PLI) only reach an encoder it owns; this encoder therefore makes keyframes itself, when a viewer
+joins or a viewer's queue overflows, and periodically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+VIDEO_TIME_BASE = Fraction(1, 90_000)
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    packet: av.Packet
+    keyframe: bool
+
+
+class SharedVp8Encoder:
+    """Blocking and CPU-bound; one caller at a time (the session's video loop)."""
+
+    def __init__(self, width: int, height: int, bitrate: int, threads: int = 1) -> None:
+        codec = av.CodecContext.create("libvpx", "w")
+        codec.width = width
+        codec.height = height
+        codec.pix_fmt = "yuv420p"
+        codec.bit_rate = bitrate
+        codec.time_base = VIDEO_TIME_BASE
+        codec.gop_size = 3000
+        codec.qmin = 2
+        codec.qmax = 56
+        # The same real-time, constant-bitrate tuning aiortc uses for its own VP8 encoder.
+        codec.options = {
+            "bufsize": str(bitrate),
+            "cpu-used": "-6",
+            "deadline": "realtime",
+            "lag-in-frames": "0",
+            "minrate": str(bitrate),
+            "maxrate": str(bitrate),
+            "noise-sensitivity": "4",
+            "overshoot-pct": "15",
+            "partitions": "0",
+            "static-thresh": "1",
+            "undershoot-pct": "100",
+        }
+        codec.thread_count = threads
+        self._codec = codec
+
+    def encode(self, rgba: np.ndarray, pts: int, keyframe: bool) -> EncodedFrame | None:
+        frame = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format="yuv420p")
+        frame.pts = pts
+        frame.time_base = VIDEO_TIME_BASE
+        if keyframe:
+            frame.pict_type = av.video.frame.PictureType.I
+        packets = self._codec.encode(frame)
+        if not packets:
+            return None
+        data = b"".join(bytes(p) for p in packets)
+        packet = av.Packet(data)
+        packet.pts = pts
+        packet.time_base = VIDEO_TIME_BASE
+        return EncodedFrame(packet, keyframe or any(p.is_keyframe for p in packets))

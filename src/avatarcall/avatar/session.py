@@ -1,0 +1,290 @@
+"""An avatar session: one clock, one speech timeline, one renderer and encoder, many viewers.
+
+Video and audio are paced by the same clock (``t0`` on the event loop's monotonic time), so a
+frame's RTP timestamp and the audio it shows the mouth of are the same instant. Rendering and
+encoding run in an executor, once per frame whatever the number of viewers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from avatarcall.avatar.encoder import EncodedFrame, SharedVp8Encoder
+from avatarcall.avatar.motion import FacePose, IdleMotion
+from avatarcall.avatar.renderer import Renderer
+from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
+from avatarcall.avatar.timeline import SpeechTimeline
+from avatarcall.avatar.tracks import FanoutAudioTrack, PacketVideoTrack
+from avatarcall.errors import AvatarCallError, AvatarCrashed, AvatarStopped
+
+log = logging.getLogger(__name__)
+
+AUDIO_CHUNK = SAMPLE_RATE // 50  # 20 ms
+SPEECH_LEAD = SAMPLE_RATE // 10  # new speech starts 100 ms ahead of the playhead
+AUDIO_TIME_BASE = Fraction(1, SAMPLE_RATE)
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    size: int = 512
+    fps: int = 25
+    bitrate: int = 800_000
+    keyframe_interval: float = 2.0
+
+
+@dataclass
+class SessionStats:
+    frames: int = 0
+    late_frames: int = 0
+    render_ms: list[float] = field(default_factory=list)
+    encode_ms: list[float] = field(default_factory=list)
+
+    def record(self, render_ms: float, encode_ms: float) -> None:
+        self.frames += 1
+        self.render_ms.append(render_ms)
+        self.encode_ms.append(encode_ms)
+        if len(self.render_ms) > 2000:
+            del self.render_ms[:1000], self.encode_ms[:1000]
+
+
+@dataclass
+class Viewer:
+    id: str
+    audience: bool  # the customer (speech waits for them), not a preview
+    video: PacketVideoTrack
+    audio: FanoutAudioTrack
+    connected: bool = False
+
+
+FailureHandler = Callable[["AvatarSession", AvatarCallError], None]
+
+
+class AvatarSession:
+    def __init__(
+        self,
+        call_id: str,
+        epoch: int,
+        language: str,
+        synthesizer: SpeechSynthesizer,
+        executor: Executor,
+        config: SessionConfig,
+        on_failure: FailureHandler,
+    ) -> None:
+        self.call_id = call_id
+        self.epoch = epoch
+        self.language = language
+        self.config = config
+        self.stats = SessionStats()
+        self.error: AvatarCallError | None = None
+        self._synth = synthesizer
+        self._executor = executor
+        self._on_failure = on_failure
+        self._renderer = Renderer(config.size)
+        self._encoder = SharedVp8Encoder(config.size, config.size, config.bitrate)
+        self._motion = IdleMotion(seed=hash((call_id, epoch)) & 0xFFFF)
+        self._timeline = SpeechTimeline()
+        self._viewers: dict[str, Viewer] = {}
+        self._pending: list[str] = []  # speech waiting for the customer to watch
+        self._keyframe_wanted = True
+        self._fault: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._speech_tasks: set[asyncio.Task[None]] = set()
+        self._t0 = 0.0
+        self._audio_pos = 0
+        self._closed = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._t0 = loop.time()
+        self._tasks = [
+            loop.create_task(self._supervise(self._video_loop), name=f"avatar-video-{self.call_id}"),
+            loop.create_task(self._supervise(self._audio_loop), name=f"avatar-audio-{self.call_id}"),
+        ]
+        log.info("avatar session started call=%s epoch=%s", self.call_id, self.epoch)
+
+    async def close(self, error: AvatarCallError | None = None) -> None:
+        """Stop the loops, wait for them to exit, end every viewer's tracks. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if error is not None and self.error is None:
+            self.error = error
+        current = asyncio.current_task()
+        tasks = [t for t in (*self._tasks, *self._speech_tasks) if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for viewer in self._viewers.values():
+            viewer.video.stop()
+            viewer.audio.stop()
+        self._viewers.clear()
+        log.info("avatar session closed call=%s epoch=%s error=%s", self.call_id, self.epoch,
+                 self.error.code if self.error else None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def _supervise(self, run: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a crash of the avatar must never reach the call
+            log.exception("avatar session crashed call=%s epoch=%s", self.call_id, self.epoch)
+            error = AvatarCrashed(f"The avatar stopped unexpectedly ({type(exc).__name__}).")
+            if not self._closed:
+                self.error = error
+                self._on_failure(self, error)
+
+    # --- viewers ---------------------------------------------------------------------
+
+    def add_viewer(self, viewer_id: str, audience: bool) -> Viewer:
+        old = self._viewers.pop(viewer_id, None)
+        if old is not None:
+            old.video.stop()
+            old.audio.stop()
+        viewer = Viewer(viewer_id, audience, PacketVideoTrack(self.request_keyframe), FanoutAudioTrack())
+        if not self._closed:
+            self._viewers[viewer_id] = viewer
+        self.request_keyframe()
+        return viewer
+
+    def remove_viewer(self, viewer: Viewer) -> None:
+        if self._viewers.get(viewer.id) is viewer:
+            del self._viewers[viewer.id]
+        viewer.video.stop()
+        viewer.audio.stop()
+
+    def viewer_connected(self, viewer: Viewer) -> None:
+        viewer.connected = True
+        self.request_keyframe()
+        if viewer.audience and self._pending:
+            texts, self._pending = self._pending, []
+            for text in texts:
+                self.say(text)
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self._viewers)
+
+    def request_keyframe(self) -> None:
+        self._keyframe_wanted = True
+
+    # --- speech ----------------------------------------------------------------------
+
+    def say(self, text: str, *, when_watched: bool = False) -> None:
+        """Speak ``text``; with ``when_watched``, wait until the customer's avatar is connected."""
+        if self._closed:
+            return
+        if when_watched and not any(v.audience and v.connected for v in self._viewers.values()):
+            self._pending.append(text)
+            return
+        task = asyncio.get_running_loop().create_task(self._speak(text))
+        self._speech_tasks.add(task)
+        task.add_done_callback(self._speech_tasks.discard)
+
+    async def _speak(self, text: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            speech = await loop.run_in_executor(self._executor, self._synth.synthesize, text, self.language)
+        except Exception:
+            log.exception("speech synthesis failed call=%s", self.call_id)
+            return
+        if not self._closed:
+            self._timeline.schedule(speech, self._audio_pos + SPEECH_LEAD)
+
+    @property
+    def speaking(self) -> bool:
+        return self._timeline.end > self._audio_pos
+
+    # --- faults (drills and tests) ---------------------------------------------------------
+
+    def inject_fault(self, kind: str) -> None:
+        """``crash``: the render loop raises on its next frame."""
+        self._fault = kind
+
+    async def stop_as_failed(self) -> None:
+        error = AvatarStopped("The avatar was stopped.")
+        self.error = error
+        self._on_failure(self, error)
+        await self.close(error)
+
+    # --- the two loops ------------------------------------------------------------------
+
+    async def _sleep_until(self, deadline: float) -> None:
+        delay = deadline - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _audio_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        chunk_seconds = AUDIO_CHUNK / SAMPLE_RATE
+        k = 0
+        while True:
+            await self._sleep_until(self._t0 + k * chunk_seconds)
+            # Catch up after a stall instead of drifting: the clock is the truth.
+            due = int((loop.time() - self._t0) / chunk_seconds)
+            while k <= due:
+                pos = k * AUDIO_CHUNK
+                samples = self._timeline.read(pos, AUDIO_CHUNK)
+                pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
+                frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+                frame.sample_rate = SAMPLE_RATE
+                frame.pts = pos
+                frame.time_base = AUDIO_TIME_BASE
+                for viewer in self._viewers.values():
+                    viewer.audio.push(frame)
+                k += 1
+                self._audio_pos = k * AUDIO_CHUNK
+            if k % 250 == 0:
+                self._timeline.drop_before(self._audio_pos - SAMPLE_RATE)
+
+    async def _video_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        fps = self.config.fps
+        ticks_per_frame = 90_000 // fps
+        keyframe_every = max(1, int(self.config.keyframe_interval * fps))
+        n = 0
+        while True:
+            await self._sleep_until(self._t0 + n / fps)
+            due = int((loop.time() - self._t0) * fps)
+            if due > n:  # the previous frame took too long: skip, never queue up
+                self.stats.late_frames += due - n
+                n = due
+            t = n / fps
+            at = int(t * SAMPLE_RATE)
+            pose = self._motion.pose(t, self._timeline.mouth(at), self._timeline.speaking(at))
+            if self._viewers:
+                keyframe = self._keyframe_wanted or n % keyframe_every == 0
+                self._keyframe_wanted = False
+                encoded = await loop.run_in_executor(
+                    self._executor, self._render_and_encode, pose, n * ticks_per_frame, keyframe
+                )
+                if encoded is not None:
+                    for viewer in list(self._viewers.values()):
+                        viewer.video.push(encoded)
+            n += 1
+
+    def _render_and_encode(self, pose: FacePose, pts: int, keyframe: bool) -> EncodedFrame | None:
+        if self._fault == "crash":
+            self._fault = None
+            raise RuntimeError("injected fault in the avatar render loop")
+        t0 = time.perf_counter()
+        rgba = self._renderer.render(pose)
+        t1 = time.perf_counter()
+        encoded = self._encoder.encode(rgba, pts, keyframe)
+        t2 = time.perf_counter()
+        self.stats.record((t1 - t0) * 1000, (t2 - t1) * 1000)
+        return encoded

@@ -1,0 +1,96 @@
+"""Per-viewer media tracks fed by an avatar session's fan-out.
+
+Each viewer gets its own bounded queues; a slow viewer drops its own frames and never slows
+the session or the other viewers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from avatarcall.avatar.encoder import EncodedFrame
+
+
+class PacketVideoTrack(MediaStreamTrack):
+    """Video made of already-encoded VP8 packets (aiortc packs them without re-encoding)."""
+
+    kind = "video"
+
+    def __init__(self, request_keyframe: Callable[[], None], max_frames: int = 25) -> None:
+        super().__init__()
+        self._queue: asyncio.Queue[EncodedFrame | None] = asyncio.Queue(max_frames)
+        self._request_keyframe = request_keyframe
+        self._synced = False  # a viewer can only start decoding at a keyframe
+        self.frames_sent = 0
+        self.frames_dropped = 0
+
+    def push(self, frame: EncodedFrame) -> None:
+        if self.readyState != "live":
+            return
+        if not self._synced:
+            if not frame.keyframe:
+                self.frames_dropped += 1
+                self._request_keyframe()
+                return
+            self._synced = True
+        if self._queue.full():
+            # This viewer fell behind: start it again from the next keyframe.
+            self.frames_dropped += self._queue.qsize() + 1
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._synced = False
+            self._request_keyframe()
+            return
+        self._queue.put_nowait(frame)
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame is None:
+            raise MediaStreamError
+        self.frames_sent += 1
+        return frame.packet
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            super().stop()
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+
+class FanoutAudioTrack(MediaStreamTrack):
+    """20 ms audio frames from the session clock; the sender encodes Opus per viewer."""
+
+    kind = "audio"
+
+    def __init__(self, max_frames: int = 50) -> None:
+        super().__init__()
+        self._queue: asyncio.Queue[av.AudioFrame | None] = asyncio.Queue(max_frames)
+
+    def push(self, frame: av.AudioFrame) -> None:
+        if self.readyState != "live":
+            return
+        if self._queue.full():
+            self._queue.get_nowait()
+        self._queue.put_nowait(frame)
+
+    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        frame = await self._queue.get()
+        if frame is None:
+            raise MediaStreamError
+        return frame
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            super().stop()
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(None)

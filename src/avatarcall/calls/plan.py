@@ -1,0 +1,53 @@
+"""The avatar plan of a call: what the customer sees in each phase, as a pure function."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from avatarcall.calls.state import CallState, is_active
+
+
+class DuringMode(StrEnum):
+    OFF = "off"
+    BESIDE = "beside"
+    OVERLAY = "overlay"
+
+
+class AfterMode(StrEnum):
+    CONCLUSION = "conclusion"
+    OFF = "off"
+
+
+class AvatarView(StrEnum):
+    """What a page shows in the avatar slot."""
+
+    STREAM = "stream"  # the server-rendered avatar, over the page's AvatarLink
+    OVERLAY = "overlay"  # a looping animation drawn locally, no network
+    OFF = "off"
+
+
+class AvatarPlan(BaseModel, frozen=True):
+    during: DuringMode = DuringMode.BESIDE
+    after: AfterMode = AfterMode.CONCLUSION
+
+
+def customer_view(state: CallState, plan: AvatarPlan) -> AvatarView:
+    """The avatar the customer sees: before the agent (A), during the call, after it (B)."""
+    if state is CallState.WAITING:
+        return AvatarView.STREAM
+    if is_active(state):
+        return {
+            DuringMode.OFF: AvatarView.OFF,
+            DuringMode.BESIDE: AvatarView.STREAM,
+            DuringMode.OVERLAY: AvatarView.OVERLAY,
+        }[plan.during]
+    return AvatarView.STREAM if plan.after is AfterMode.CONCLUSION else AvatarView.OFF
+
+
+def agent_view(state: CallState, plan: AvatarPlan) -> AvatarView:
+    """The agent's preview mirrors what the customer sees while the call is on."""
+    if not is_active(state):
+        return AvatarView.OFF
+    return customer_view(state, plan)

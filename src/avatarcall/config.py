@@ -1,0 +1,70 @@
+"""Settings: the only reader of the environment (``AVATARCALL_*``) and of the optional TOML file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IceServer(BaseModel):
+    """One entry of an RTCConfiguration ``iceServers`` list, as the browser expects it."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Settings(BaseSettings):
+    """Everything avatarcall reads from outside, read once at start and frozen."""
+
+    model_config = SettingsConfigDict(env_prefix="AVATARCALL_", frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    demo_agent: str | None = Field(
+        default=None, description="name:password of the embedded demo agent; generated when unset"
+    )
+    language: Literal["auto", "fr", "en"] = Field(
+        default="auto", description="avatar language; auto follows the customer's browser"
+    )
+    ice_servers_call: list[IceServer] = Field(default_factory=list)
+    ice_servers_avatar: list[IceServer] = Field(default_factory=list)
+    avatar_fps: int = Field(default=25, ge=5, le=60)
+    avatar_size: int = Field(default=512, ge=128, le=1280)
+    avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)
+    avatar_keyframe_interval: float = Field(default=2.0, gt=0)
+    waiting_grace_seconds: float = Field(
+        default=20.0, description="how long a waiting customer whose page vanished keeps their place"
+    )
+    after_call_seconds: float = Field(
+        default=120.0, description="how long the avatar stays after the call has ended"
+    )
+    fault_injection: bool = Field(
+        default=False, description="enable /api/debug fault injection (tests and drills only)"
+    )
+    log_level: str = "INFO"
+
+    @field_validator("demo_agent")
+    @classmethod
+    def _check_demo_agent(cls, value: str | None) -> str | None:
+        if value is not None and (":" not in value or not value.split(":", 1)[0]):
+            raise ValueError("AVATARCALL_DEMO_AGENT must look like name:password")
+        return value
+
+    @cached_property
+    def demo_credentials(self) -> tuple[str, str]:
+        """The demo agent's (name, password); the password is generated when none was set."""
+        if self.demo_agent:
+            name, password = self.demo_agent.split(":", 1)
+            return name, password
+        return "agent", secrets.token_urlsafe(9)
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.host}:{self.port}"

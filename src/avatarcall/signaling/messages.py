@@ -1,0 +1,238 @@
+"""Wire messages of the signaling WebSocket: one pydantic model per ``type``, in discriminated unions.
+
+Client messages are validated once, here at the edge; everything inside trusts their types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from avatarcall.calls.plan import AfterMode, AvatarView, DuringMode
+from avatarcall.calls.state import CallState
+from avatarcall.errors import BadMessage
+
+MAX_SDP = 32_000
+CallId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SessionDescription(_Message):
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = Field(default="", max_length=MAX_SDP)
+
+
+class IceCandidate(_Message):
+    candidate: str = Field(max_length=1024)
+    sdpMid: str | None = Field(default=None, max_length=64)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)
+    usernameFragment: str | None = Field(default=None, max_length=256)
+
+
+# --- browser -> server ---------------------------------------------------------------
+
+
+class Ping(_Message):
+    type: Literal["ping"]
+
+
+class AcceptCall(_Message):
+    """An agent takes a waiting customer."""
+
+    type: Literal["call.accept"]
+    call_id: CallId
+
+
+class EndCall(_Message):
+    type: Literal["call.end"]
+    call_id: CallId
+
+
+class CallSignal(_Message):
+    """SDP or an ICE candidate for the peer-to-peer call link, relayed to the other participant."""
+
+    type: Literal["call.signal"]
+    call_id: CallId
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class LinkState(_Message):
+    """The browser's view of one of its links (``RTCPeerConnection.connectionState``)."""
+
+    type: Literal["link.state"]
+    call_id: CallId
+    link: Literal["call", "avatar"]
+    state: Literal["new", "connecting", "connected", "disconnected", "failed", "closed"]
+
+
+class AvatarOffer(_Message):
+    """The page's offer for its avatar link; the server answers it."""
+
+    type: Literal["avatar.offer"]
+    call_id: CallId
+    epoch: int = Field(ge=0)
+    sdp: str = Field(min_length=1, max_length=MAX_SDP)
+
+
+class SetAvatarPlan(_Message):
+    type: Literal["avatar.plan.set"]
+    call_id: CallId
+    during: DuringMode | None = None
+    after: AfterMode | None = None
+
+
+class AvatarSay(_Message):
+    type: Literal["avatar.say"]
+    call_id: CallId
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class AvatarRestart(_Message):
+    type: Literal["avatar.restart"]
+    call_id: CallId
+
+
+ClientMessage = Annotated[
+    Ping
+    | AcceptCall
+    | EndCall
+    | CallSignal
+    | LinkState
+    | AvatarOffer
+    | SetAvatarPlan
+    | AvatarSay
+    | AvatarRestart,
+    Field(discriminator="type"),
+]
+
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """Validate one frame from a browser; raise :class:`BadMessage` with a readable reason."""
+    try:
+        return _client_adapter.validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "message"
+        if first.get("type") == "union_tag_invalid":
+            raise BadMessage(f"unknown message type: {first.get('input', {}).get('type')!r}",
+                             code="unknown_type") from None
+        if first.get("type") == "union_tag_not_found":
+            raise BadMessage("a message needs a 'type'") from None
+        raise BadMessage(f"{where}: {first.get('msg', 'invalid')}") from None
+
+
+# --- server -> browser ---------------------------------------------------------------
+
+
+class QueueItem(_Message):
+    call_id: str
+    customer: str
+    language: str
+    waiting_since: float
+
+
+class CallSnapshot(_Message):
+    call_id: str
+    state: CallState
+    role: Literal["customer", "agent"]
+    language: str
+    during: DuringMode
+    after: AfterMode
+    agent: str | None = None
+    customer: str | None = None
+
+
+class Welcome(_Message):
+    type: Literal["welcome"] = "welcome"
+    role: Literal["customer", "agent"]
+    name: str
+    call: CallSnapshot | None = None
+    ice_servers_call: list[dict[str, Any]]
+    ice_servers_avatar: list[dict[str, Any]]
+
+
+class Pong(_Message):
+    type: Literal["pong"] = "pong"
+
+
+class QueueUpdate(_Message):
+    type: Literal["queue"] = "queue"
+    items: list[QueueItem]
+
+
+class CallStarted(_Message):
+    """Both participants are told to open their call link; the customer's side is polite."""
+
+    type: Literal["call.started"] = "call.started"
+    call: CallSnapshot
+    polite: bool
+
+
+class CallStateChanged(_Message):
+    type: Literal["call.state"] = "call.state"
+    call_id: str
+    state: CallState
+    reason: str | None = None
+
+
+class CallSignalOut(_Message):
+    type: Literal["call.signal"] = "call.signal"
+    call_id: str
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+class AvatarViewChanged(_Message):
+    """What the page's avatar slot shows now; a new ``epoch`` means a new avatar session."""
+
+    type: Literal["avatar.view"] = "avatar.view"
+    call_id: str
+    view: AvatarView
+    epoch: int
+    during: DuringMode
+    after: AfterMode
+
+
+class AvatarAnswer(_Message):
+    type: Literal["avatar.answer"] = "avatar.answer"
+    call_id: str
+    epoch: int
+    sdp: str
+
+
+class AvatarFailed(_Message):
+    type: Literal["avatar.error"] = "avatar.error"
+    call_id: str
+    epoch: int
+    code: str
+    message: str
+    retryable: bool
+
+
+class ErrorMessage(_Message):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    retryable: bool = False
+    request: str | None = Field(default=None, description="the type of the message that failed")
+
+
+ServerMessage = (
+    Welcome
+    | Pong
+    | QueueUpdate
+    | CallStarted
+    | CallStateChanged
+    | CallSignalOut
+    | AvatarViewChanged
+    | AvatarAnswer
+    | AvatarFailed
+    | ErrorMessage
+)
