@@ -1,0 +1,97 @@
+"""Builds the ASGI app and wires the services in its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from avatarcall import __version__
+from avatarcall.avatar import AvatarService, EspeakSynthesizer, SessionConfig
+from avatarcall.calls.service import CallService
+from avatarcall.config import Settings
+from avatarcall.errors import (
+    AvatarCallError,
+    CallTaken,
+    NotAllowed,
+    Unauthenticated,
+    UnknownCall,
+)
+from avatarcall.store import CallStore
+from avatarcall.tokens import TokenSigner, load_or_create_key
+from avatarcall.web import api, pages, ws
+from avatarcall.web.identity import AgentDirectory, Authenticator
+from avatarcall.web.pages import STATIC
+
+log = logging.getLogger(__name__)
+
+STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 409}
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: CallStore
+    avatars: AvatarService
+    calls: CallService
+    auth: Authenticator
+    agents: AgentDirectory
+
+
+def _ice(servers: list) -> list[dict[str, object]]:
+    return [s.model_dump(exclude_none=True) for s in servers]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = CallStore(settings.data_dir / "avatarcall.sqlite3")
+    await store.open()
+    calls: CallService | None = None
+    avatars = AvatarService(
+        EspeakSynthesizer(),
+        SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
+                      bitrate=settings.avatar_bitrate,
+                      keyframe_interval=settings.avatar_keyframe_interval),
+        settings.ice_servers_avatar,
+        on_event=lambda event: calls.on_avatar_event(event) if calls else None,
+    )
+    calls = CallService(store, avatars, waiting_grace=settings.waiting_grace_seconds,
+                        after_call=settings.after_call_seconds,
+                        ice_servers_call=_ice(settings.ice_servers_call),
+                        ice_servers_avatar=_ice(settings.ice_servers_avatar))
+    restored = await calls.restore()
+    if restored:
+        log.info("restored %d unfinished calls from %s", restored, store.path)
+    signer = TokenSigner(load_or_create_key(settings.data_dir / "signing.key"))
+    app.state.services = Services(settings, store, avatars, calls, Authenticator(signer),
+                                  AgentDirectory(settings.demo_credentials))
+    try:
+        yield
+    finally:
+        await calls.close()
+        await avatars.close()
+        await store.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(title="avatarcall", version=__version__, lifespan=_lifespan)
+    app.state.settings = settings or Settings()
+
+    @app.exception_handler(AvatarCallError)
+    async def _error(_: Request, exc: AvatarCallError) -> JSONResponse:
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        return JSONResponse({"code": exc.code, "message": exc.message, "retryable": exc.retryable},
+                            status_code=status)
+
+    app.include_router(api.router)
+    app.include_router(ws.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app

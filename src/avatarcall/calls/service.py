@@ -1,0 +1,360 @@
+"""The call service: the queue, the calls in this process, and who is told what.
+
+It owns every call's state changes (through the pure state machine), relays the call link's
+signaling between the two browsers, and directs the avatar (which session, which view, what it
+says) through the ``AvatarService`` seam. It never touches media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from avatarcall.avatar.service import AvatarEvent, AvatarFailure, AvatarLinkState, AvatarService
+from avatarcall.avatar.phrases import phrase
+from avatarcall.calls.models import Call, Participant, Role
+from avatarcall.calls.plan import AfterMode, AvatarPlan, AvatarView, agent_view, customer_view
+from avatarcall.calls.state import CallEvent, CallState, is_active
+from avatarcall.errors import AvatarUnavailable, CallTaken, NotAllowed, UnknownCall
+from avatarcall.signaling import messages as m
+from avatarcall.store import CallStore
+
+log = logging.getLogger(__name__)
+
+AUTO_RESTARTS = 3  # per call, after crashes; then the agent's restart button is the way
+
+
+class Peer(Protocol):
+    """One signaling connection (a browser tab), as the service sees it."""
+
+    role: Role
+    name: str
+    call_id: str | None
+
+    def send(self, message: m.ServerMessage) -> None: ...
+
+
+class CallService:
+    def __init__(self, store: CallStore, avatars: AvatarService, *, waiting_grace: float = 20.0,
+                 after_call: float = 120.0, restart_delay: float = 1.0,
+                 ice_servers_call: list[dict[str, Any]] | None = None,
+                 ice_servers_avatar: list[dict[str, Any]] | None = None) -> None:
+        self.store = store
+        self.avatars = avatars
+        self.waiting_grace = waiting_grace
+        self.after_call = after_call
+        self.restart_delay = restart_delay
+        self.calls: dict[str, Call] = {}
+        self._peers: dict[str, dict[Role, Peer]] = {}
+        self._lobby: set[Peer] = set()
+        self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._restarts: dict[str, int] = {}
+        self._views: dict[tuple[str, Role], tuple[AvatarView, int]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._ice_call = ice_servers_call or []
+        self._ice_avatar = ice_servers_avatar or []
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def restore(self) -> int:
+        """Load unfinished calls from the store (after a restart); return how many."""
+        for call in await self.store.unfinished_calls():
+            self.calls[call.id] = call
+            await self.avatars.start(call.id, call.language)
+        return len(self.calls)
+
+    async def close(self) -> None:
+        timers = [*self._timers.values(), *self._background]
+        for task in timers:
+            task.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
+        self._timers.clear()
+
+    def _later(self, call_id: str, name: str, delay: float,
+               action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` after ``delay`` unless cancelled; one timer per (call, name)."""
+        self._cancel_timer(call_id, name)
+
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            self._timers.pop((call_id, name), None)
+            try:
+                await action()
+            except Exception:
+                log.exception("timer %s failed call=%s", name, call_id)
+
+        self._timers[(call_id, name)] = asyncio.get_running_loop().create_task(run())
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` as a task this service owns (awaited on close)."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _cancel_timer(self, call_id: str, name: str) -> None:
+        task = self._timers.pop((call_id, name), None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+
+    # --- calls ----------------------------------------------------------------------
+
+    async def create_call(self, language: str, customer_name: str) -> Call:
+        call = Call.new(language, customer_name)
+        self.calls[call.id] = call
+        await self.store.save_call(call)
+        await self.store.add_event(call.id, "state", {"state": call.state.value})
+        session = await self.avatars.start(call.id, language)
+        session.say(phrase("greeting", language), when_watched=True)
+        self._later(call.id, "grace", self.waiting_grace, lambda: self._abandon(call.id))
+        log.info("call created call=%s language=%s", call.id, language)
+        self._broadcast_queue()
+        return call
+
+    def get(self, call_id: str) -> Call:
+        call = self.calls.get(call_id)
+        if call is None:
+            raise UnknownCall(f"There is no call {call_id}.")
+        return call
+
+    def queue(self) -> list[m.QueueItem]:
+        waiting = sorted((c for c in self.calls.values() if c.state is CallState.WAITING),
+                         key=lambda c: c.created_at)
+        return [
+            m.QueueItem(call_id=c.id, customer=c.customer.name if c.customer else "",
+                        language=c.language, waiting_since=c.created_at)
+            for c in waiting
+        ]
+
+    def snapshot(self, call: Call, role: Role) -> m.CallSnapshot:
+        return m.CallSnapshot(
+            call_id=call.id, state=call.state, role=role.value, language=call.language,
+            during=call.plan.during, after=call.plan.after,
+            agent=call.agent.name if call.agent else None,
+            customer=call.customer.name if call.customer else None,
+        )
+
+    async def _change(self, call: Call, event: CallEvent, reason: str | None = None) -> None:
+        if not call.take(event):
+            return
+        if reason:
+            call.end_reason = reason
+        log.info("call state call=%s state=%s event=%s", call.id, call.state.value, event.value)
+        await self.store.save_call(call)
+        await self.store.add_event(call.id, "state", {"state": call.state.value, "reason": reason})
+        for peer in self._peers.get(call.id, {}).values():
+            peer.send(m.CallStateChanged(call_id=call.id, state=call.state, reason=reason))
+
+    # --- connections ----------------------------------------------------------------
+
+    async def connect(self, peer: Peer) -> None:
+        if peer.role is Role.CUSTOMER:
+            call = self.get(peer.call_id or "")
+            self._peers.setdefault(call.id, {})[Role.CUSTOMER] = peer
+            self._cancel_timer(call.id, "grace")
+            self._send_welcome(peer, call)
+            if is_active(call.state):
+                peer.send(m.CallStarted(call=self.snapshot(call, Role.CUSTOMER), polite=True))
+        else:
+            self._lobby.add(peer)
+            call = next((c for c in self.calls.values() if is_active(c.state) and c.agent
+                         and c.agent.name == peer.name), None)
+            if call is not None:  # the agent's tab came back: it resumes its call
+                peer.call_id = call.id
+                self._peers.setdefault(call.id, {})[Role.AGENT] = peer
+            self._send_welcome(peer, call)
+            peer.send(m.QueueUpdate(items=self.queue()))
+            if call is not None:
+                peer.send(m.CallStarted(call=self.snapshot(call, Role.AGENT), polite=False))
+        if peer.call_id:
+            self._views.pop((peer.call_id, peer.role), None)
+            self._push_views(self.get(peer.call_id))
+
+    def _send_welcome(self, peer: Peer, call: Call | None) -> None:
+        peer.send(m.Welcome(role=peer.role.value, name=peer.name,
+                            call=self.snapshot(call, peer.role) if call else None,
+                            ice_servers_call=self._ice_call, ice_servers_avatar=self._ice_avatar))
+
+    async def disconnect(self, peer: Peer) -> None:
+        self._lobby.discard(peer)
+        if peer.call_id is None:
+            return
+        call_id = peer.call_id
+        peers = self._peers.get(call_id, {})
+        if peers.get(peer.role) is peer:
+            del peers[peer.role]
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+        if peer.role is Role.CUSTOMER:
+            if call.state is CallState.ENDED:
+                await self.avatars.stop(call_id)
+            else:
+                self._later(call_id, "grace", self.waiting_grace, lambda: self._abandon(call_id))
+
+    async def _abandon(self, call_id: str) -> None:
+        """The customer's page has been gone for the whole grace period."""
+        call = self.calls.get(call_id)
+        if call is None or Role.CUSTOMER in self._peers.get(call_id, {}) or call.state is CallState.ENDED:
+            return
+        await self._end(call, "customer_left")
+        await self.avatars.stop(call_id)
+
+    # --- messages -------------------------------------------------------------------
+
+    async def handle(self, peer: Peer, msg: m.ClientMessage) -> None:
+        if isinstance(msg, m.Ping):
+            peer.send(m.Pong())
+            return
+        if isinstance(msg, m.AcceptCall):
+            await self._accept(peer, msg.call_id)
+            return
+        call = self._own_call(peer, msg.call_id)
+        match msg:
+            case m.CallSignal():
+                await self._relay(peer, call, msg)
+            case m.LinkState():
+                await self._link_state(peer, call, msg)
+            case m.AvatarOffer():
+                await self._avatar_offer(peer, call, msg)
+            case m.EndCall():
+                if call.state is CallState.ENDED:
+                    return
+                await self._end(call, f"{peer.role.value}_hung_up")
+            case m.SetAvatarPlan():
+                self._agent_only(peer)
+                call.plan = AvatarPlan(during=msg.during or call.plan.during,
+                                       after=msg.after or call.plan.after)
+                await self.store.save_call(call)
+                await self.store.add_event(call.id, "avatar.plan", call.plan.model_dump(mode="json"))
+                self._push_views(call)
+            case m.AvatarSay():
+                self._agent_only(peer)
+                session = self.avatars.get(call.id)
+                if session is None:
+                    raise AvatarUnavailable("The avatar is not running; restart it first.")
+                session.say(msg.text)
+                await self.store.add_event(call.id, "avatar.say", {"chars": len(msg.text)})
+            case m.AvatarRestart():
+                self._agent_only(peer)
+                self._restarts.pop(call.id, None)
+                await self._restart_avatar(call)
+
+    def _own_call(self, peer: Peer, call_id: str) -> Call:
+        call = self.get(call_id)
+        if peer.call_id != call_id:
+            raise NotAllowed("This is not your call.")
+        return call
+
+    @staticmethod
+    def _agent_only(peer: Peer) -> None:
+        if peer.role is not Role.AGENT:
+            raise NotAllowed("Only the agent can do this.")
+
+    async def _accept(self, peer: Peer, call_id: str) -> None:
+        self._agent_only(peer)
+        call = self.get(call_id)
+        if peer.call_id is not None and peer.call_id != call_id:
+            raise NotAllowed("Finish your current call first.")
+        if call.state is not CallState.WAITING or call.agent is not None:
+            raise CallTaken("Another agent has already taken this call.")
+        call.agent = Participant(Role.AGENT, peer.name)
+        peer.call_id = call.id
+        self._peers.setdefault(call.id, {})[Role.AGENT] = peer
+        self._cancel_timer(call.id, "grace")
+        await self._change(call, CallEvent.AGENT_ACCEPTED)
+        await self.store.save_call(call)
+        for role, other in self._peers[call.id].items():
+            other.send(m.CallStarted(call=self.snapshot(call, role), polite=role is Role.CUSTOMER))
+        self._broadcast_queue()
+        self._push_views(call)
+
+    async def _relay(self, peer: Peer, call: Call, msg: m.CallSignal) -> None:
+        if not is_active(call.state):
+            raise NotAllowed("The call is not on.")
+        other = self._peers.get(call.id, {}).get(
+            Role.AGENT if peer.role is Role.CUSTOMER else Role.CUSTOMER)
+        if other is not None:
+            other.send(m.CallSignalOut(call_id=call.id, description=msg.description,
+                                       candidate=msg.candidate))
+
+    async def _link_state(self, peer: Peer, call: Call, msg: m.LinkState) -> None:
+        await self.store.add_event(call.id, f"{msg.link}.{msg.state}", {"role": peer.role.value})
+        if msg.link != "call" or not is_active(call.state):
+            return
+        if msg.state == "connected":
+            await self._change(call, CallEvent.LINK_UP)
+        elif msg.state in ("disconnected", "failed"):
+            await self._change(call, CallEvent.LINK_DOWN)
+
+    async def _end(self, call: Call, reason: str) -> None:
+        await self._change(call, CallEvent.HANG_UP, reason)
+        agent = self._peers.get(call.id, {}).pop(Role.AGENT, None)
+        if agent is not None:
+            agent.call_id = None
+            agent.send(m.QueueUpdate(items=self.queue()))
+        await self.avatars.disconnect(call.id, Role.AGENT.value)
+        if call.plan.after is AfterMode.CONCLUSION and Role.CUSTOMER in self._peers.get(call.id, {}):
+            session = self.avatars.get(call.id) or await self.avatars.start(call.id, call.language)
+            session.say(phrase("goodbye", call.language), when_watched=True)
+            self._later(call.id, "after", self.after_call, lambda: self.avatars.stop(call.id))
+        else:
+            await self.avatars.stop(call.id)
+        self._broadcast_queue()
+        self._push_views(call)
+
+    # --- avatar ---------------------------------------------------------------------
+
+    def _push_views(self, call: Call) -> None:
+        """Tell each page of the call what its avatar slot shows now (only when it changed)."""
+        epoch = self.avatars.epoch(call.id)
+        for role, peer in self._peers.get(call.id, {}).items():
+            view = customer_view(call.state, call.plan) if role is Role.CUSTOMER \
+                else agent_view(call.state, call.plan)
+            if self._views.get((call.id, role)) == (view, epoch):
+                continue
+            self._views[(call.id, role)] = (view, epoch)
+            peer.send(m.AvatarViewChanged(call_id=call.id, view=view, epoch=epoch,
+                                          during=call.plan.during, after=call.plan.after))
+
+    async def _avatar_offer(self, peer: Peer, call: Call, msg: m.AvatarOffer) -> None:
+        answer = await self.avatars.connect(call.id, msg.epoch, peer.role.value,
+                                            peer.role is Role.CUSTOMER, msg.sdp)
+        peer.send(m.AvatarAnswer(call_id=call.id, epoch=msg.epoch, sdp=answer))
+
+    async def _restart_avatar(self, call: Call) -> None:
+        if call.state is CallState.ENDED and call.plan.after is AfterMode.OFF:
+            return
+        await self.avatars.start(call.id, call.language)
+        await self.store.add_event(call.id, "avatar.restarted", {"epoch": self.avatars.epoch(call.id)})
+        self._push_views(call)
+
+    def on_avatar_event(self, event: AvatarEvent) -> None:
+        """From the AvatarService: a session failed, or a viewer's link changed state."""
+        if isinstance(event, AvatarLinkState):
+            self._spawn(self.store.add_event(
+                event.call_id, f"avatar.server.{event.state}", {"viewer": event.viewer}))
+            return
+        call = self.calls.get(event.call_id)
+        if call is None:
+            return
+        log.warning("avatar failed call=%s epoch=%s code=%s", call.id, event.epoch, event.error.code)
+        for peer in self._peers.get(call.id, {}).values():
+            peer.send(m.AvatarFailed(call_id=call.id, epoch=event.epoch, code=event.error.code,
+                                     message=event.error.message, retryable=event.error.retryable))
+        self._spawn(self.store.add_event(
+            call.id, "avatar.error", {"code": event.error.code, "epoch": event.epoch}))
+        count = self._restarts.get(call.id, 0)
+        if event.error.code == "avatar_crashed" and count < AUTO_RESTARTS:
+            self._restarts[call.id] = count + 1
+            self._later(call.id, "avatar-restart", self.restart_delay,
+                        lambda: self._restart_avatar(call))
+
+    # --- agents' lobby --------------------------------------------------------------
+
+    def _broadcast_queue(self) -> None:
+        update = m.QueueUpdate(items=self.queue())
+        for peer in self._lobby:
+            peer.send(update)

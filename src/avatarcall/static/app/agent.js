@@ -1,0 +1,125 @@
+// The agent console: sign in, see the queue, take a call, steer the avatar, end the call.
+import { AvatarSlot, Session } from '../sdk/index.js';
+import { CallView, showAvatarState } from './call-view.js';
+
+const $ = (id) => document.getElementById(id);
+const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+let queueItems = [];
+
+function renderQueue(items, accept) {
+  queueItems = items;
+  const list = $('queue');
+  list.replaceChildren(...items.map((item) => {
+    const li = document.createElement('li');
+    li.dataset.testid = 'queue-item';
+    li.setAttribute('data-testid', 'queue-item');
+    li.dataset.callId = item.call_id;
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = `${item.customer} · ${item.language.toUpperCase()}`;
+    const waited = document.createElement('span');
+    waited.className = 'waited';
+    waited.dataset.since = String(item.waiting_since);
+    const button = document.createElement('button');
+    button.className = 'primary';
+    button.setAttribute('data-testid', 'accept-call');
+    button.textContent = 'Accept';
+    button.onclick = () => accept(item.call_id);
+    li.append(who, waited, button);
+    return li;
+  }));
+  $('queue-count').textContent = String(items.length);
+  $('queue-empty').hidden = items.length > 0;
+  tickWaits();
+}
+
+function tickWaits() {
+  const now = Date.now() / 1000;
+  for (const el of document.querySelectorAll('.waited')) {
+    const seconds = Math.max(0, Math.round(now - Number(el.dataset.since)));
+    el.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  }
+}
+
+async function openConsole(name) {
+  $('login').hidden = true;
+  $('console').hidden = false;
+  $('who').textContent = name;
+  const localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  $('local').srcObject = localStream;
+
+  const session = new Session();
+  const call = new CallView(session, { remoteVideo: $('remote'), stateEl: byTestId('call-state') });
+  const slot = new AvatarSlot(session, { video: $('avatar') });
+  let iceCall = [];
+  let callId = null;
+
+  call.onChange = (state) => {
+    $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
+    $('end').disabled = !['connecting', 'connected', 'reconnecting'].includes(state);
+  };
+  slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
+  const accept = (id) => session.send({ type: 'call.accept', call_id: id });
+
+  session.on('welcome', (msg) => {
+    iceCall = msg.ice_servers_call;
+    slot.setIceServers(msg.ice_servers_avatar);
+  });
+  session.on('queue', (items) => renderQueue(items, accept));
+  session.on('call-started', (msg) => {
+    callId = msg.call.call_id;
+    $('mode').value = msg.call.during;
+    $('after').value = msg.call.after;
+    call.start({ callId, polite: msg.polite, iceServers: iceCall, localStream });
+  });
+  session.on('call-state', (msg) => {
+    if (msg.call_id === callId && msg.state === 'ended') callId = null;
+  });
+  session.on('error', (msg) => {
+    console.warn('[avatarcall]', msg.code, msg.message);
+    const note = $('avatar-error');
+    if (msg.request?.startsWith('avatar')) {
+      note.textContent = msg.message;
+      note.hidden = false;
+    }
+  });
+
+  const plan = () => callId && session.send({
+    type: 'avatar.plan.set', call_id: callId, during: $('mode').value, after: $('after').value,
+  });
+  $('mode').onchange = plan;
+  $('after').onchange = plan;
+  $('say-form').onsubmit = (ev) => {
+    ev.preventDefault();
+    const text = $('say').value.trim();
+    if (callId && text) session.send({ type: 'avatar.say', call_id: callId, text });
+    $('say').value = '';
+  };
+  $('restart').onclick = () => callId && session.send({ type: 'avatar.restart', call_id: callId });
+  $('end').onclick = () => callId && session.send({ type: 'call.end', call_id: callId });
+  setInterval(tickWaits, 1000);
+  call.show('waiting');
+  await session.connect();
+}
+
+$('login').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const response = await fetch('/api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: $('user').value, password: $('password').value }),
+  });
+  if (!response.ok) {
+    $('login-error').textContent = (await response.json()).message ?? 'Sign-in failed.';
+    $('login-error').hidden = false;
+    return;
+  }
+  openConsole((await response.json()).name);
+});
+
+(async () => {
+  const me = await fetch('/api/me');
+  if (me.ok) openConsole((await me.json()).name);
+  else $('login').hidden = false;
+})();

@@ -1,0 +1,89 @@
+// The customer's page: start a call, wait with the avatar, talk to the agent, see the goodbye.
+import { AvatarSlot, Session } from '../sdk/index.js';
+import { CallView, showAvatarState } from './call-view.js';
+
+const $ = (id) => document.getElementById(id);
+const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+
+const FRENCH = {
+  title: 'Parlez à un conseiller, en face à face',
+  lead: 'Notre assistant virtuel vous accueille pendant qu\u2019un conseiller se libère. Votre caméra et votre micro seront utilisés.',
+  start: 'Démarrer un appel vidéo', waiting: 'Un conseiller va vous répondre…', advisor: 'Conseiller',
+  assistant: 'Assistant virtuel', you: 'Vous', hangup: 'Raccrocher',
+};
+
+function translate(language) {
+  if (language !== 'fr') return;
+  document.documentElement.lang = 'fr';
+  for (const el of document.querySelectorAll('[data-i18n]')) {
+    el.textContent = FRENCH[el.dataset.i18n] ?? el.textContent;
+  }
+}
+
+translate((navigator.language || 'en').slice(0, 2));
+
+async function startCall() {
+  $('start').disabled = true;
+  $('start-error').hidden = true;
+  let localStream;
+  try {
+    localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+  } catch (err) {
+    return fail(`Camera or microphone unavailable: ${err.message}`);
+  }
+  const response = await fetch('/api/calls', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ language: navigator.language }),
+  });
+  if (!response.ok) return fail((await response.json()).message ?? 'The call could not start.');
+  const ticket = await response.json();
+  translate(ticket.language);
+
+  $('intro').hidden = true;
+  $('stage').hidden = false;
+  $('local').srcObject = localStream;
+
+  const session = new Session({ token: ticket.token });
+  const call = new CallView(session, { remoteVideo: $('remote'), stateEl: byTestId('call-state') });
+  const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
+  let iceCall = [];
+
+  call.onChange = (state) => {
+    $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
+    document.body.dataset.call = state;
+  };
+  slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
+  slot.on('view', ({ view }) => {
+    $('overlay').hidden = view !== 'overlay';
+    document.body.dataset.avatar = view;
+  });
+  session.on('welcome', (msg) => {
+    iceCall = msg.ice_servers_call;
+    slot.setIceServers(msg.ice_servers_avatar);
+    if (msg.call?.state === 'waiting') call.show('waiting');
+  });
+  session.on('call-started', (msg) => {
+    call.start({ callId: msg.call.call_id, polite: msg.polite, iceServers: iceCall, localStream });
+  });
+  session.on('call-state', (msg) => {
+    if (msg.state === 'ended') {
+      $('hangup').disabled = true;
+      for (const track of localStream.getTracks()) track.stop();
+    }
+  });
+  session.on('error', (msg) => console.warn('[avatarcall]', msg.code, msg.message));
+  $('hangup').onclick = () => session.send({ type: 'call.end', call_id: ticket.call_id });
+  call.show('waiting');
+  await session.connect();
+}
+
+function fail(message) {
+  $('start').disabled = false;
+  $('start-error').textContent = message;
+  $('start-error').hidden = false;
+}
+
+byTestId('start-call').addEventListener('click', () => {
+  startCall().catch((err) => fail(err.message));
+});

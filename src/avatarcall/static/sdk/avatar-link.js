@@ -1,0 +1,80 @@
+// AvatarLink: the page's own peer connection to the server-rendered avatar (one per avatar
+// session epoch). Separate from the call link in every way: its own RTCPeerConnection, its own
+// ICE servers, nothing shared. aiortc answers complete offers, so we wait for ICE gathering.
+import { Emitter, SdkError } from './events.js';
+
+const GATHER_TIMEOUT_MS = 3000;
+
+/** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
+export class AvatarLink extends Emitter {
+  #pc = null;
+  #session;
+  #callId;
+  #epoch;
+  #iceServers;
+  #relayOnly;
+  #closed = false;
+
+  static EVENTS = ['state', 'stream'];
+
+  constructor(session, { callId, epoch, iceServers = [], relayOnly = false }) {
+    super(AvatarLink.EVENTS);
+    this.#session = session;
+    this.#callId = callId;
+    this.#epoch = epoch;
+    this.#iceServers = iceServers;
+    this.#relayOnly = relayOnly;
+  }
+
+  get epoch() { return this.#epoch; }
+  get state() { return this.#pc?.connectionState ?? 'new'; }
+  get peerConnection() { return this.#pc; }
+
+  /** Offer, get the server's answer; resolves when the answer is applied. */
+  async start() {
+    const pc = new RTCPeerConnection({
+      iceServers: this.#iceServers,
+      iceTransportPolicy: this.#relayOnly ? 'relay' : 'all',
+    });
+    this.#pc = pc;
+    const stream = new MediaStream();
+    pc.ontrack = ({ track }) => {
+      stream.addTrack(track);
+      this.emit('stream', stream);
+    };
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      this.#session.send({ type: 'link.state', call_id: this.#callId, link: 'avatar', state });
+      this.emit('state', state);
+    };
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitForGathering(pc);
+    if (this.#closed) throw new SdkError('closed', 'The avatar link was closed.');
+    const sdp = await this.#session.requestAvatarAnswer(this.#callId, this.#epoch, pc.localDescription.sdp);
+    if (this.#closed) throw new SdkError('closed', 'The avatar link was closed.');
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pc?.close();
+    this.emit('state', 'closed');
+  }
+}
+
+function waitForGathering(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      pc.removeEventListener('icegatheringstatechange', check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}

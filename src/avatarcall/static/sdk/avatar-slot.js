@@ -1,0 +1,153 @@
+// AvatarSlot: what a page's avatar area shows, driven by the server's "avatar-view" and
+// "avatar-error" events. It owns one AvatarLink at a time and reports a closed set of states:
+// off | starting | live | reconnecting | error.
+import { AvatarLink } from './avatar-link.js';
+import { Emitter } from './events.js';
+import { OverlayAvatar } from './overlay.js';
+import { BackoffPolicy } from './reconnect.js';
+
+const LIVE_DEADLINE_MS = 60000;
+
+/** Events: "state" ({state, code?, message?}), "view" ({view, epoch}). */
+export class AvatarSlot extends Emitter {
+  #session;
+  #video;
+  #overlay;
+  #iceServers;
+  #relayOnly;
+  #link = null;
+  #callId = null;
+  #view = 'off';
+  #epoch = 0;
+  #state = 'off';
+  #backoff = new BackoffPolicy();
+  #retryTimer = 0;
+  #deadline = 0;
+  #offs = [];
+
+  static EVENTS = ['state', 'view'];
+
+  /**
+   * @param {import('./session.js').Session} session
+   * @param {{video: HTMLVideoElement, canvas?: HTMLCanvasElement, iceServers?: RTCIceServer[],
+   *          relayOnly?: boolean}} options
+   */
+  constructor(session, { video, canvas = null, iceServers = [], relayOnly = false }) {
+    super(AvatarSlot.EVENTS);
+    this.#session = session;
+    this.#video = video;
+    this.#overlay = canvas ? new OverlayAvatar(canvas) : null;
+    this.#iceServers = iceServers;
+    this.#relayOnly = relayOnly;
+    this.#offs.push(session.on('avatar-view', (msg) => this.#onView(msg)));
+    this.#offs.push(session.on('avatar-error', (msg) => this.#onError(msg)));
+  }
+
+  get state() { return this.#state; }
+  get view() { return this.#view; }
+  get link() { return this.#link; }
+
+  setIceServers(iceServers) { this.#iceServers = iceServers; }
+
+  close() {
+    for (const off of this.#offs) off();
+    this.#offs = [];
+    this.#teardown();
+    this.#overlay?.stop();
+  }
+
+  #set(state, extra = {}) {
+    this.#state = state;
+    this.emit('state', { state, ...extra });
+  }
+
+  #onView({ call_id: callId, view, epoch }) {
+    this.#callId = callId;
+    const sameStream = view === 'stream' && this.#view === 'stream' && epoch === this.#epoch && this.#link;
+    this.#view = view;
+    this.#epoch = epoch;
+    this.emit('view', { view, epoch });
+    if (sameStream) return;
+    this.#teardown();
+    if (view === 'stream') {
+      this.#overlay?.stop();
+      this.#backoff.reset();
+      this.#set('starting');
+      this.#deadline = setTimeout(() => {
+        if (this.#state !== 'live') {
+          this.#teardown();
+          this.#set('error', { code: 'avatar_timeout', message: 'The avatar did not start in time.' });
+        }
+      }, LIVE_DEADLINE_MS);
+      this.#connect();
+    } else if (view === 'overlay') {
+      this.#overlay?.start();
+      this.#set('live');
+    } else {
+      this.#overlay?.stop();
+      this.#set('off');
+    }
+  }
+
+  #onError({ epoch, code, message }) {
+    if (epoch !== this.#epoch) return;
+    this.#teardown();
+    this.#set('error', { code, message });
+  }
+
+  #teardown() {
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#deadline);
+    this.#link?.close();
+    this.#link = null;
+    this.#video.srcObject = null; // never leave a frozen frame on screen
+    this.#video.hidden = true;
+  }
+
+  async #connect() {
+    const link = new AvatarLink(this.#session, {
+      callId: this.#callId, epoch: this.#epoch, iceServers: this.#iceServers, relayOnly: this.#relayOnly,
+    });
+    this.#link = link;
+    link.on('stream', (stream) => {
+      if (this.#link !== link) return;
+      this.#video.srcObject = stream;
+      this.#video.hidden = false;
+      this.#video.play().catch(() => {});
+      this.#watchFirstFrame(link);
+    });
+    link.on('state', (state) => {
+      if (this.#link !== link) return;
+      if (state === 'failed' || state === 'disconnected') this.#retry(link);
+    });
+    try {
+      await link.start();
+    } catch (err) {
+      if (this.#link !== link) return;
+      if (err.code === 'avatar_unavailable' || err.code === 'closed' || err.code === 'superseded') return;
+      this.#retry(link);
+    }
+  }
+
+  #watchFirstFrame(link) {
+    const video = this.#video;
+    const onFrame = () => {
+      if (this.#link !== link) return;
+      this.#backoff.reset();
+      clearTimeout(this.#deadline);
+      if (this.#state !== 'live') this.#set('live');
+    };
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+    else video.addEventListener('loadeddata', onFrame, { once: true });
+  }
+
+  #retry(link) {
+    if (this.#link !== link || this.#state === 'error') return;
+    // aiortc has no ICE restart: a failed avatar link is replaced by a new one.
+    link.close();
+    this.#link = null;
+    this.#set('reconnecting');
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#connect(), this.#backoff.nextDelayMs());
+  }
+}

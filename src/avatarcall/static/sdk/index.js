@@ -1,0 +1,8 @@
+// avatarcall browser SDK: ES modules, no build step, no globals, no prototype patching.
+export { Session } from './session.js';
+export { CallLink } from './call-link.js';
+export { AvatarLink } from './avatar-link.js';
+export { AvatarSlot } from './avatar-slot.js';
+export { OverlayAvatar } from './overlay.js';
+export { BackoffPolicy } from './reconnect.js';
+export { Emitter, SdkError } from './events.js';
