@@ -45,16 +45,19 @@ class Person:
         await self.context.close()
 
 
-async def new_person(browser: Browser, locale: str = "en-US") -> Person:
+async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None) -> Person:
     context = await browser.new_context(locale=locale, viewport={"width": 1200, "height": 860})
+    if colour is not None:
+        await context.add_init_script(COLOURED_CAMERA % colour)
     page = await context.new_page()
     page.on("console", lambda msg: print(f"[{locale} console] {msg.type}: {msg.text}")
             if msg.type in ("error", "warning") else None)
     return Person(context, page)
 
 
-async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US") -> Person:
-    customer = await new_person(browser, locale)
+async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US",
+                               colour: str | None = None) -> Person:
+    customer = await new_person(browser, locale, colour)
     await customer.page.goto(url + "/")
     await by_testid(customer.page, "start-call").click()
     await customer.expect_state("call-state", "waiting")
@@ -62,8 +65,8 @@ async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US"
 
 
 async def agent_logs_in(browser: Browser, url: str, name: str = "alice",
-                        password: str = "correct-horse") -> Person:
-    agent = await new_person(browser)
+                        password: str = "correct-horse", colour: str | None = None) -> Person:
+    agent = await new_person(browser, colour=colour)
     await agent.page.goto(url + "/agent")
     await by_testid(agent.page, "login-user").fill(name)
     await by_testid(agent.page, "login-password").fill(password)
@@ -79,3 +82,104 @@ async def agent_accepts(agent: Person, call_id: str | None = None) -> None:
         item = by_testid(agent.page, "queue-item").first
     await expect(item).to_be_visible(timeout=TIMEOUT)
     await item.get_by_test_id("accept-call").click()
+
+
+# --- what the tests read off a page (instrumentation, not part of the product) -------------
+
+RECORD_STATES = """
+() => {
+  const history = { 'call-state': [], 'avatar-state': [] };
+  for (const id of Object.keys(history)) {
+    const el = document.querySelector(`[data-testid="${id}"]`);
+    history[id].push(el.textContent);
+    new MutationObserver(() => history[id].push(el.textContent))
+      .observe(el, { childList: true, characterData: true, subtree: true });
+  }
+  window.__testStates = history;
+}
+"""
+
+AUDIO_LEVEL = """
+async ([testid, ms]) => {
+  const video = document.querySelector(`[data-testid="${testid}"]`);
+  const stream = video.srcObject;
+  if (!stream || stream.getAudioTracks().length === 0) return 0;
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 2048;
+  ctx.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  let peak = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const x of buf) sum += x * x;
+    peak = Math.max(peak, Math.sqrt(sum / buf.length));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await ctx.close();
+  return peak;
+}
+"""
+
+CENTER_COLOR = """
+(testid) => {
+  const video = document.querySelector(`[data-testid="${testid}"]`);
+  if (!video.videoWidth) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(video, 0, 0);
+  const d = ctx.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data;
+  return [d[0], d[1], d[2]];
+}
+"""
+
+# A camera of one solid colour (and a tone as microphone), so a test can tell people apart.
+COLOURED_CAMERA = """
+(() => {
+  const colour = '%s';
+  navigator.mediaDevices.getUserMedia = async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320; canvas.height = 240;
+    const ctx = canvas.getContext('2d');
+    const paint = () => { ctx.fillStyle = colour; ctx.fillRect(0, 0, 320, 240); };
+    paint();
+    setInterval(paint, 50);
+    const stream = canvas.captureStream(20);
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const dest = audio.createMediaStreamDestination();
+    tone.connect(dest); tone.start();
+    stream.addTrack(dest.stream.getAudioTracks()[0]);
+    return stream;
+  };
+})();
+"""
+
+
+async def record_states(person: Person) -> None:
+    await person.page.evaluate(RECORD_STATES)
+
+
+async def state_history(person: Person, which: str) -> list[str]:
+    return list(await person.page.evaluate(f"window.__testStates['{which}']"))
+
+
+async def audio_level(person: Person, which: str = "avatar-video", ms: int = 1500) -> float:
+    return float(await person.page.evaluate(AUDIO_LEVEL, [which, ms]))
+
+
+async def center_colour(person: Person, which: str = "remote-video") -> list[int] | None:
+    return await person.page.evaluate(CENTER_COLOR, which)
+
+
+async def frames_decoded(person: Person, which: str = "remote-video") -> int:
+    """framesDecoded of the call link's inbound video (getStats), as the page publishes it."""
+    value = await by_testid(person.page, which).get_attribute("data-frames-decoded")
+    return int(value or 0)
+
+
+async def call_id_of(customer: Person) -> str:
+    return str(await customer.page.evaluate("document.body.dataset.callId"))

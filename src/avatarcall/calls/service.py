@@ -159,15 +159,8 @@ class CallService:
                 peer.send(m.CallStarted(call=self.snapshot(call, Role.CUSTOMER), polite=True))
         else:
             self._lobby.add(peer)
-            call = next((c for c in self.calls.values() if is_active(c.state) and c.agent
-                         and c.agent.name == peer.name), None)
-            if call is not None:  # the agent's tab came back: it resumes its call
-                peer.call_id = call.id
-                self._peers.setdefault(call.id, {})[Role.AGENT] = peer
-            self._send_welcome(peer, call)
+            self._send_welcome(peer, None)
             peer.send(m.QueueUpdate(items=self.queue()))
-            if call is not None:
-                peer.send(m.CallStarted(call=self.snapshot(call, Role.AGENT), polite=False))
         if peer.call_id:
             self._views.pop((peer.call_id, peer.role), None)
             self._push_views(self.get(peer.call_id))

@@ -9,6 +9,7 @@ const FRENCH = {
   title: 'Parlez à un conseiller, en face à face',
   lead: 'Notre assistant virtuel vous accueille pendant qu\u2019un conseiller se libère. Votre caméra et votre micro seront utilisés.',
   start: 'Démarrer un appel vidéo', waiting: 'Un conseiller va vous répondre…', advisor: 'Conseiller',
+  ended: 'L\u2019appel est terminé. Merci !',
   assistant: 'Assistant virtuel', you: 'Vous', hangup: 'Raccrocher',
 };
 
@@ -39,6 +40,7 @@ async function startCall() {
   if (!response.ok) return fail((await response.json()).message ?? 'The call could not start.');
   const ticket = await response.json();
   translate(ticket.language);
+  document.body.dataset.callId = ticket.call_id;
 
   $('intro').hidden = true;
   $('stage').hidden = false;
@@ -69,6 +71,8 @@ async function startCall() {
   session.on('call-state', (msg) => {
     if (msg.state === 'ended') {
       $('hangup').disabled = true;
+      $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
+        ? FRENCH.ended : 'The call has ended. Thank you!';
       for (const track of localStream.getTracks()) track.stop();
     }
   });

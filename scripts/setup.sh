@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up avatarcall on Debian/Ubuntu: system packages when missing, then a virtualenv in .venv.
+#   scripts/setup.sh          what the server needs (espeak-ng)
+#   scripts/setup.sh --test   plus what the tests need (Chromium, coturn, the test extras)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+packages=()
+command -v espeak-ng >/dev/null || packages+=(espeak-ng)
+python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
+if [ "$want_test" = 1 ]; then
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
+  command -v turnserver >/dev/null || packages+=(coturn)
+  fc-list 2>/dev/null | grep -qi dejavu || packages+=(fonts-dejavu-core)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing system packages: ${packages[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+python3 - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"avatarcall needs Python 3.11 or newer, this is {sys.version.split()[0]}")
+PY
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+extras=""
+[ "$want_test" = 1 ] && extras="[test]"
+stamp=".venv/.installed${extras}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import avatarcall, aiortc, skia" || { echo "installing Python packages failed" >&2; exit 1; }
+  touch "$stamp"
+fi
