@@ -38,6 +38,10 @@ class CallTaken(AvatarCallError):
     code = "call_taken"
 
 
+class CallEnded(AvatarCallError):
+    code = "call_ended"
+
+
 class IllegalTransition(AvatarCallError):
     """A call state change that the state machine forbids."""
 
@@ -74,6 +78,7 @@ __all__ = [
     "AvatarUnavailable",
     "BadMessage",
     "BadSdp",
+    "CallEnded",
     "CallTaken",
     "IllegalTransition",
     "NotAllowed",

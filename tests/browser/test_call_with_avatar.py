@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.people import (
+from avatarcall.testing.browser import (
     Person,
     agent_accepts,
     agent_logs_in,

@@ -18,7 +18,7 @@ from aiortc import RTCPeerConnection
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import DEMO_AGENT, Server
+from avatarcall.testing.server import DEMO_AGENT, Server
 
 TIMEOUT = 10.0  # seconds any single expected message may take; a safety net, not a measurement
 CLOSE_UNAUTHENTICATED = 4401
@@ -80,7 +80,7 @@ async def until_pong(ws: ClientConnection) -> list[dict[str, Any]]:
 
 async def rejected(ws: ClientConnection, message: dict[str, Any] | str | bytes,
                    code: str) -> dict[str, Any]:
-    """Send ``message``: exactly one error with ``code`` comes back, and a ping still gets a pong."""
+    """Send ``message``: exactly one error with ``code`` comes back; a ping still gets a pong."""
     await send(ws, message)
     before_pong = await until_pong(ws)
     errors = [m for m in before_pong if m.get("type") == "error"]
@@ -196,6 +196,14 @@ async def test_malformed_messages_from_an_agent_are_answered_and_harm_nothing(
     await assert_healthy(server)
 
 
+async def test_a_binary_frame_is_answered_like_any_other_bad_message(server: Server) -> None:
+    cookie = await agent_cookie(server)
+    ticket = await new_call(server)
+    async with customer(server, ticket) as ws:
+        await rejected(ws, b'{"type": "ping"}', "bad_message")
+        assert ticket["call_id"] in await waiting_call_ids(server, cookie)
+
+
 async def test_an_unknown_type_error_names_the_type(server: Server) -> None:
     ticket = await new_call(server)
     async with customer(server, ticket) as ws:
@@ -222,7 +230,8 @@ async def test_unknown_call_ids_are_reported_as_such(server: Server) -> None:
         assert error["request"] == "call.accept"
         assert ticket["call_id"] in await waiting_call_ids(server, cookie)
         await accepted_call(server, cookie, ws_agent, ws_customer, ticket["call_id"])
-        await assert_relayed(ws_customer, ws_agent, ticket["call_id"], "candidate:1 1 udp 1 x 9 typ host")
+        await assert_relayed(ws_customer, ws_agent, ticket["call_id"],
+                             "candidate:1 1 udp 1 x 9 typ host")
     await assert_healthy(server)
 
 
@@ -298,6 +307,12 @@ async def test_a_second_agent_tab_cannot_take_a_call_already_taken(server: Serve
                                 "candidate": {"candidate": ""}}, "not_allowed")
         # Taking it again from the tab that has it is no better.
         await rejected(first, {"type": "call.accept", "call_id": call_id}, "call_taken")
+        # Nor may that tab take a second customer while it has one; that customer keeps waiting.
+        other = await new_call(server)
+        error = await rejected(first, {"type": "call.accept", "call_id": other["call_id"]},
+                               "not_allowed")
+        assert error["request"] == "call.accept"
+        assert other["call_id"] in await waiting_call_ids(server, cookie)
         # The call is still on between the first tab and the customer.
         await assert_relayed(first, ws_customer, call_id, "candidate:3 1 udp 1 z 9 typ host")
         await assert_relayed(ws_customer, first, call_id, "candidate:4 1 udp 1 w 9 typ host")
@@ -374,7 +389,8 @@ async def test_forged_tokens_and_cookies_are_refused(server: Server) -> None:
         cookie,  # an agent's session is no customer link
     ]
     for token in forged_tokens:
-        assert await refused(ws_url(server, token)) == ("token_invalid", CLOSE_UNAUTHENTICATED), token
+        outcome = await refused(ws_url(server, token))
+        assert outcome == ("token_invalid", CLOSE_UNAUTHENTICATED), token
     for forged in ("garbage", f"{body}.{mac}", cookie[:-3] + "AAA"):
         headers = {"Cookie": f"avatarcall_agent={forged}"}
         assert await refused(ws_url(server), headers) == ("token_invalid", CLOSE_UNAUTHENTICATED)

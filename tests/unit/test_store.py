@@ -92,7 +92,7 @@ async def test_data_survives_reopening(tmp_path: Path) -> None:
         await second.close()
 
 
-async def test_a_closed_store_refuses_work(tmp_path: Path) -> None:
+async def test_an_unopened_store_refuses_work(tmp_path: Path) -> None:
     s = CallStore(tmp_path / "calls.sqlite")
     with pytest.raises(RuntimeError):
         await s.load_call("x")

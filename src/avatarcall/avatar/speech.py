@@ -57,7 +57,8 @@ def wav_to_samples(data: bytes) -> tuple[np.ndarray, int]:
         if wav.getsampwidth() != 2:
             raise SpeechError("expected 16-bit PCM")
         channels = wav.getnchannels()
-        raw = data[44:] if len(data) > 44 else b""
+        # espeak-ng writes to a pipe, so its header's frame count is a placeholder: read to the end.
+        raw = wav.readframes(2**31 - 1)
     pcm = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
     if channels > 1:
         pcm = pcm.reshape(-1, channels).mean(axis=1)

@@ -18,7 +18,7 @@ from avatarcall.avatar.phrases import phrase
 from avatarcall.calls.models import Call, Participant, Role
 from avatarcall.calls.plan import AfterMode, AvatarPlan, AvatarView, agent_view, customer_view
 from avatarcall.calls.state import CallEvent, CallState, is_active
-from avatarcall.errors import AvatarUnavailable, CallTaken, NotAllowed, UnknownCall
+from avatarcall.errors import AvatarUnavailable, CallEnded, CallTaken, NotAllowed, UnknownCall
 from avatarcall.signaling import messages as m
 from avatarcall.store import CallStore
 
@@ -202,7 +202,7 @@ class CallService:
             peer.send(m.Pong())
             return
         if isinstance(msg, m.AcceptCall):
-            await self._accept(peer, msg.call_id)
+            await self._accept(peer, msg)
             return
         call = self._own_call(peer, msg.call_id)
         match msg:
@@ -246,14 +246,18 @@ class CallService:
         if peer.role is not Role.AGENT:
             raise NotAllowed("Only the agent can do this.")
 
-    async def _accept(self, peer: Peer, call_id: str) -> None:
+    async def _accept(self, peer: Peer, msg: m.AcceptCall) -> None:
         self._agent_only(peer)
+        call_id = msg.call_id
         call = self.get(call_id)
         if peer.call_id is not None and peer.call_id != call_id:
             raise NotAllowed("Finish your current call first.")
+        if call.state is CallState.ENDED:
+            raise CallEnded("This call has already ended.")
         if call.state is not CallState.WAITING or call.agent is not None:
             raise CallTaken("Another agent has already taken this call.")
         call.agent = Participant(Role.AGENT, peer.name)
+        call.plan = AvatarPlan(during=msg.during or call.plan.during, after=msg.after or call.plan.after)
         peer.call_id = call.id
         self._peers.setdefault(call.id, {})[Role.AGENT] = peer
         self._cancel_timer(call.id, "grace")

@@ -41,10 +41,12 @@ class Ping(_Message):
 
 
 class AcceptCall(_Message):
-    """An agent takes a waiting customer."""
+    """An agent takes a waiting customer, optionally with the avatar plan for this call."""
 
     type: Literal["call.accept"]
     call_id: CallId
+    during: DuringMode | None = None
+    after: AfterMode | None = None
 
 
 class EndCall(_Message):

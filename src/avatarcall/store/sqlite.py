@@ -88,6 +88,7 @@ class CallStore:
 
     async def close(self) -> None:
         if self._db is None:
+            self._executor.shutdown(wait=False)
             return
 
         def disconnect() -> None:

@@ -80,7 +80,13 @@ async def signaling(ws: WebSocket, token: str | None = None) -> None:
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{who.role}")
     try:
         while True:
-            raw = await ws.receive_text()
+            frame = await ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
+            raw = frame.get("text")
+            if raw is None:
+                conn.error(BadMessage("messages are JSON in text frames, not binary"))
+                continue
             await _dispatch(services, conn, raw)
     except WebSocketDisconnect:
         pass

@@ -56,11 +56,16 @@ async function openConsole(name) {
   let callId = null;
 
   call.onChange = (state) => {
+    const active = ['connecting', 'connected', 'reconnecting'].includes(state);
     $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
-    $('end').disabled = !['connecting', 'connected', 'reconnecting'].includes(state);
+    for (const id of ['end', 'say', 'restart']) $(id).disabled = !active;
+    $('say-form').querySelector('button').disabled = !active;
   };
   slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
-  const accept = (id) => session.send({ type: 'call.accept', call_id: id });
+  // The avatar plan chosen before taking a call applies from its first second.
+  const accept = (id) => session.send({
+    type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value,
+  });
 
   session.on('welcome', (msg) => {
     iceCall = msg.ice_servers_call;

@@ -1,8 +1,10 @@
-"""A customer and an agent, each in their own browser context, doing what a person does."""
+"""A customer and an agent, each in their own Chromium context, doing what a person does."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import os
 
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
@@ -19,6 +21,12 @@ CHROMIUM_ARGS = [
 ]
 
 TIMEOUT = 30_000
+CHROMIUM = os.environ.get("AVATARCALL_CHROMIUM", "/usr/bin/chromium")
+
+
+async def launch_chromium(playwright):  # noqa: ANN001, ANN201
+    """Debian's Chromium; Playwright never downloads a browser of its own."""
+    return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
 def by_testid(page: Page, name: str):  # noqa: ANN201 - a Playwright Locator
@@ -50,8 +58,6 @@ async def new_person(browser: Browser, locale: str = "en-US", colour: str | None
     if colour is not None:
         await context.add_init_script(COLOURED_CAMERA % colour)
     page = await context.new_page()
-    page.on("console", lambda msg: print(f"[{locale} console] {msg.type}: {msg.text}")
-            if msg.type in ("error", "warning") else None)
     return Person(context, page)
 
 
@@ -86,13 +92,14 @@ async def agent_accepts(agent: Person, call_id: str | None = None) -> None:
 
 # --- what the tests read off a page (instrumentation, not part of the product) -------------
 
+# Every text the state badges show, with when (performance.now(), ms).
 RECORD_STATES = """
 () => {
   const history = { 'call-state': [], 'avatar-state': [] };
   for (const id of Object.keys(history)) {
     const el = document.querySelector(`[data-testid="${id}"]`);
-    history[id].push(el.textContent);
-    new MutationObserver(() => history[id].push(el.textContent))
+    history[id].push([el.textContent, performance.now()]);
+    new MutationObserver(() => history[id].push([el.textContent, performance.now()]))
       .observe(el, { childList: true, characterData: true, subtree: true });
   }
   window.__testStates = history;
@@ -163,8 +170,24 @@ async def record_states(person: Person) -> None:
     await person.page.evaluate(RECORD_STATES)
 
 
+async def timed_history(person: Person, which: str) -> list[tuple[str, float]]:
+    """(state, ms) pairs since ``record_states``; a reload loses them."""
+    return [(str(s), float(t)) for s, t in await person.page.evaluate(f"window.__testStates['{which}']")]
+
+
 async def state_history(person: Person, which: str) -> list[str]:
-    return list(await person.page.evaluate(f"window.__testStates['{which}']"))
+    return [state for state, _ in await timed_history(person, which)]
+
+
+def seconds_between(history: list[tuple[str, float]], start: str, end: str) -> float | None:
+    """Time from the last ``start`` to the first ``end`` after it, in seconds."""
+    t0 = None
+    for state, t in history:
+        if state == start:
+            t0 = t
+        elif state == end and t0 is not None:
+            return (t - t0) / 1000
+    return None
 
 
 async def audio_level(person: Person, which: str = "avatar-video", ms: int = 1500) -> float:

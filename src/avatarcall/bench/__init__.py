@@ -1,0 +1,1 @@
+"""Benchmarks that print figures. They assert nothing about time."""

@@ -1,0 +1,68 @@
+"""A real avatarcall server in its own process on a free loopback port (tests and benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DEMO_AGENT = ("alice", "correct-horse")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(data_dir: Path, port: int | None = None, **env: str) -> Server:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / f"server-{port}.log"
+    environment = {
+        **os.environ,
+        "AVATARCALL_DATA_DIR": str(data_dir),
+        "AVATARCALL_DEMO_AGENT": ":".join(DEMO_AGENT),
+        "AVATARCALL_FAULT_INJECTION": "true",
+        "AVATARCALL_LOG_LEVEL": "INFO",
+        **env,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=environment, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, data_dir, process, log)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start in 30 s")
