@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from avatarcall.avatar.service import AvatarEvent, AvatarFailure, AvatarLinkState, AvatarService
+from avatarcall.avatar.service import AvatarEvent, AvatarLinkState, AvatarService
 from avatarcall.avatar.phrases import phrase
 from avatarcall.calls.models import Call, Participant, Role
 from avatarcall.calls.plan import AfterMode, AvatarPlan, AvatarView, agent_view, customer_view
@@ -187,6 +186,16 @@ class CallService:
             else:
                 self._later(call_id, "grace", self.waiting_grace, lambda: self._abandon(call_id))
 
+    async def _forget(self, call_id: str) -> None:
+        """An ended call leaves memory (its record stays in the store)."""
+        await self.avatars.stop(call_id)
+        self.calls.pop(call_id, None)
+        self._restarts.pop(call_id, None)
+        for role in Role:
+            self._views.pop((call_id, role), None)
+        for peer in self._peers.pop(call_id, {}).values():
+            peer.call_id = None if peer.role is Role.AGENT else peer.call_id
+
     async def _abandon(self, call_id: str) -> None:
         """The customer's page has been gone for the whole grace period."""
         call = self.calls.get(call_id)
@@ -296,9 +305,9 @@ class CallService:
         if call.plan.after is AfterMode.CONCLUSION and Role.CUSTOMER in self._peers.get(call.id, {}):
             session = self.avatars.get(call.id) or await self.avatars.start(call.id, call.language)
             session.say(phrase("goodbye", call.language), when_watched=True)
-            self._later(call.id, "after", self.after_call, lambda: self.avatars.stop(call.id))
         else:
             await self.avatars.stop(call.id)
+        self._later(call.id, "after", self.after_call, lambda: self._forget(call.id))
         self._broadcast_queue()
         self._push_views(call)
 

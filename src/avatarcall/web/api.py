@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from avatarcall.avatar.phrases import pick_language
 from avatarcall.calls.models import Role
-from avatarcall.errors import AvatarUnavailable, NotAllowed, Unauthenticated
+from avatarcall.errors import AvatarUnavailable, NotAllowed, Unauthenticated, UnknownCall
 from avatarcall.web.identity import AGENT_COOKIE, AGENT_SESSION_TTL
 
 router = APIRouter()
@@ -85,7 +85,9 @@ async def call_record(call_id: str, request: Request,
     """A call as stored, with its timeline of events (agents only)."""
     services = request.app.state.services
     services.auth.agent(avatarcall_agent)
-    call = services.calls.get(call_id)
+    call = services.calls.calls.get(call_id) or await services.store.load_call(call_id)
+    if call is None:
+        raise UnknownCall(f"There is no call {call_id}.")
     events = await services.store.events(call_id)
     return {
         "call": services.calls.snapshot(call, Role.AGENT).model_dump(mode="json"),
