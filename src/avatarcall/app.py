@@ -62,15 +62,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.ice_servers_avatar,
         on_event=lambda event: calls.on_avatar_event(event) if calls else None,
     )
+    auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     calls = CallService(store, avatars, waiting_grace=settings.waiting_grace_seconds,
                         after_call=settings.after_call_seconds,
                         ice_servers_call=_ice(settings.ice_servers_call),
-                        ice_servers_avatar=_ice(settings.ice_servers_avatar))
+                        ice_servers_avatar=_ice(settings.ice_servers_avatar),
+                        relay_only=settings.ice_relay_only,
+                        mint_resume=auth.resume_token)
     restored = await calls.restore()
     if restored:
         log.info("restored %d unfinished calls from %s", restored, store.path)
-    signer = TokenSigner(load_or_create_key(settings.data_dir / "signing.key"))
-    app.state.services = Services(settings, store, avatars, calls, Authenticator(signer),
+    app.state.services = Services(settings, store, avatars, calls, auth,
                                   AgentDirectory(settings.demo_credentials))
     try:
         yield

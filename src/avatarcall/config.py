@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     )
     ice_servers_call: list[IceServer] = Field(default_factory=list)
     ice_servers_avatar: list[IceServer] = Field(default_factory=list)
+    ice_relay_only: bool = Field(
+        default=False, description="pages use iceTransportPolicy 'relay' (TURN only) for every link"
+    )
     avatar_fps: int = Field(default=25, ge=5, le=60)
     avatar_size: int = Field(default=512, ge=128, le=1280)
     avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)

@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 from avatarcall.avatar.speech import (
-    SAMPLE_RATE, EspeakSynthesizer, Speech, resample, wav_to_samples,
+    SAMPLE_RATE,
+    EspeakSynthesizer,
+    Speech,
+    SpeechChunk,
+    resample,
+    wav_to_samples,
 )
 from avatarcall.avatar.timeline import SpeechTimeline, envelope
+from avatarcall.avatar.visemes import Viseme, VisemeTimeline
 
 MS = SAMPLE_RATE // 1000
 
@@ -102,6 +108,49 @@ def test_drop_before_keeps_what_is_still_playing() -> None:
     tl.drop_before(first.end)
     assert not tl.read(0, first.end).any()
     assert tl.read(second.start, 10).any()
+
+
+# --- visemes on the timeline -----------------------------------------------------------------
+
+
+def test_visemes_at_follows_each_utterance_on_the_sample_clock() -> None:
+    shapes = VisemeTimeline([(0.0, 0.1, Viseme.CLOSED, False), (0.1, 0.2, Viseme.WIDE, True)])
+    tl = SpeechTimeline()
+    u = tl.schedule(Speech(tone(300), "ba", shapes), not_before=1000)
+    assert tl.visemes_at(500) == ({v: (1.0 if v is Viseme.REST else 0.0) for v in Viseme}, False)
+    weights, stressed = tl.visemes_at(u.start + 50 * MS)
+    assert weights[Viseme.CLOSED] == 1.0 and not stressed
+    weights, stressed = tl.visemes_at(u.start + 150 * MS)
+    assert weights[Viseme.WIDE] == 1.0 and stressed
+    assert tl.visemes_at(u.start + 250 * MS)[0][Viseme.REST] == 1.0  # past its last shape
+    assert tl.visemes_at(u.end + 10)[0][Viseme.REST] == 1.0
+
+
+def test_speech_without_visemes_gets_them_from_its_audio() -> None:
+    tl = SpeechTimeline()
+    u = tl.schedule(speech(silence(200), tone(300, 0.6, 700), silence(200)), not_before=0)
+    assert tl.visemes_at(100 * MS)[0][Viseme.REST] == 1.0
+    weights, _ = tl.visemes_at(350 * MS)
+    assert weights[Viseme.REST] < 0.5
+    assert u.visemes is not None and len(u.visemes) > 0
+
+
+def test_streamed_chunks_play_back_to_back_with_their_own_visemes() -> None:
+    shapes = VisemeTimeline([(0.0, 0.08, Viseme.ROUND, False)])
+    tl = SpeechTimeline()
+    first = tl.schedule(SpeechChunk(tone(100), "one.", shapes, 0, False), not_before=0)
+    second = tl.schedule(SpeechChunk(tone(100), "two.", shapes, 1, True), not_before=0)
+    assert second.start == first.end
+    assert tl.visemes_at(second.start + 40 * MS)[0][Viseme.ROUND] == 1.0
+
+
+def test_clear_cuts_the_visemes_too() -> None:
+    shapes = VisemeTimeline([(0.0, 0.2, Viseme.OPEN, False)])
+    tl = SpeechTimeline()
+    tl.schedule(Speech(tone(200), "a", shapes), not_before=0)
+    tl.clear(100 * MS)
+    assert tl.visemes_at(150 * MS)[0][Viseme.REST] == 1.0
+    assert tl.visemes_at(50 * MS)[0][Viseme.OPEN] == 1.0
 
 
 # --- speech helpers ------------------------------------------------------------------------

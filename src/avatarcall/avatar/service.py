@@ -7,8 +7,10 @@ Callers ask for a session per call, its viewers' links and speech; where the ses
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +58,9 @@ class AvatarService:
         self._epochs: dict[str, int] = {}
         self._links: dict[tuple[str, str], AvatarLink] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # Epochs never repeat, not even across a server restart: a page holding an old epoch
+        # always learns that its avatar session is gone.
+        self._epoch_counter = itertools.count(int(time.time() * 1000) % 10**12)
 
     def get(self, call_id: str) -> AvatarSession | None:
         session = self._sessions.get(call_id)
@@ -70,7 +75,7 @@ class AvatarService:
     async def start(self, call_id: str, language: str) -> AvatarSession:
         """Start (or restart) the call's session under a new epoch."""
         await self.stop(call_id)
-        epoch = self._epochs.get(call_id, 0) + 1
+        epoch = next(self._epoch_counter)
         self._epochs[call_id] = epoch
         session = AvatarSession(call_id, epoch, language, self._synth, self._executor,
                                 self._config, self._session_failed)

@@ -1,7 +1,9 @@
 """The speech timeline of an avatar session: utterances placed on the session's sample clock.
 
-Audio frames read their samples from it, and video frames read the mouth opening for the very
-same instant, so lips and voice come from one clock.
+Audio frames read their samples from it, and video frames read the mouth shapes (viseme
+weights) and the overall opening for the very same instant, so lips and voice come from one
+clock. Each utterance keeps its own viseme timeline: the synthesiser's when it has one, else
+one estimated from the audio when the utterance is scheduled.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatarcall.avatar.speech import SAMPLE_RATE, Speech
+from avatarcall.avatar.lipsync import estimate_visemes
+from avatarcall.avatar.speech import SAMPLE_RATE, Speech, SpeechChunk
+from avatarcall.avatar.visemes import Viseme, VisemeTimeline, rest_weights
 
 ENVELOPE_STEP = SAMPLE_RATE // 100  # one mouth value per 10 ms
 
@@ -33,6 +37,7 @@ class Utterance:
     start: int  # sample index on the session clock
     speech: Speech
     mouth: np.ndarray
+    visemes: VisemeTimeline
 
     @property
     def end(self) -> int:
@@ -45,9 +50,16 @@ class SpeechTimeline:
     def __init__(self) -> None:
         self._utterances: list[Utterance] = []
 
-    def schedule(self, speech: Speech, not_before: int) -> Utterance:
+    def schedule(self, speech: Speech | SpeechChunk, not_before: int) -> Utterance:
+        """Place ``speech`` (or the next chunk of streamed speech) after everything scheduled,
+        and not before sample ``not_before``."""
+        if isinstance(speech, SpeechChunk):
+            speech = speech.as_speech()
         start = max([not_before] + [u.end for u in self._utterances])
-        utterance = Utterance(start, speech, envelope(speech.samples))
+        visemes = speech.visemes
+        if visemes is None:
+            visemes = estimate_visemes(speech.samples, SAMPLE_RATE)
+        utterance = Utterance(start, speech, envelope(speech.samples), visemes)
         self._utterances.append(utterance)
         return utterance
 
@@ -59,7 +71,9 @@ class SpeechTimeline:
                 continue
             if u.end > at:
                 cut = at - u.start
-                u = Utterance(u.start, Speech(u.speech.samples[:cut], u.speech.text), u.mouth)
+                visemes = u.visemes.cut(cut / SAMPLE_RATE)
+                u = Utterance(u.start, Speech(u.speech.samples[:cut], u.speech.text, visemes),
+                              u.mouth, visemes)
             kept.append(u)
         self._utterances = kept
 
@@ -77,6 +91,14 @@ class SpeechTimeline:
                 i = (at - u.start) // ENVELOPE_STEP
                 return float(u.mouth[i]) if i < len(u.mouth) else 0.0
         return 0.0
+
+    def visemes_at(self, at: int) -> tuple[dict[Viseme, float], bool]:
+        """Viseme weights at sample ``at`` and whether a stressed syllable is being spoken."""
+        for u in self._utterances:
+            if u.start <= at < u.end:
+                t = (at - u.start) / SAMPLE_RATE
+                return u.visemes.weights_at(t), u.visemes.stressed_at(t)
+        return rest_weights(), False
 
     def speaking(self, at: int) -> bool:
         return any(u.start <= at < u.end for u in self._utterances)

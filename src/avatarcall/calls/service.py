@@ -35,12 +35,16 @@ class Peer(Protocol):
 
     def send(self, message: m.ServerMessage) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class CallService:
     def __init__(self, store: CallStore, avatars: AvatarService, *, waiting_grace: float = 20.0,
                  after_call: float = 120.0, restart_delay: float = 1.0,
                  ice_servers_call: list[dict[str, Any]] | None = None,
-                 ice_servers_avatar: list[dict[str, Any]] | None = None) -> None:
+                 ice_servers_avatar: list[dict[str, Any]] | None = None,
+                 relay_only: bool = False,
+                 mint_resume: Callable[[str, str], str] | None = None) -> None:
         self.store = store
         self.avatars = avatars
         self.waiting_grace = waiting_grace
@@ -55,6 +59,8 @@ class CallService:
         self._background: set[asyncio.Task[None]] = set()
         self._ice_call = ice_servers_call or []
         self._ice_avatar = ice_servers_avatar or []
+        self._relay_only = relay_only
+        self._mint_resume = mint_resume
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -63,6 +69,11 @@ class CallService:
         for call in await self.store.unfinished_calls():
             self.calls[call.id] = call
             await self.avatars.start(call.id, call.language)
+            # Nobody is connected yet: the pages have this long to come back.
+            self._later(call.id, "grace", self.waiting_grace, lambda cid=call.id: self._abandon(cid))
+            if call.agent is not None:
+                self._later(call.id, "agent-grace", self.waiting_grace,
+                            lambda cid=call.id: self._agent_gone(cid))
         return len(self.calls)
 
     async def close(self) -> None:
@@ -155,19 +166,42 @@ class CallService:
             self._cancel_timer(call.id, "grace")
             self._send_welcome(peer, call)
             if is_active(call.state):
-                peer.send(m.CallStarted(call=self.snapshot(call, Role.CUSTOMER), polite=True))
+                peer.send(self._started(call, Role.CUSTOMER))
         else:
             self._lobby.add(peer)
-            self._send_welcome(peer, None)
+            call = self._resumable(peer)
+            if call is None:
+                peer.call_id = None
+            else:  # the agent's tab is back (a cut, a reload, a server restart): it takes its call
+                self._peers.setdefault(call.id, {})[Role.AGENT] = peer
+                self._cancel_timer(call.id, "agent-grace")
+                log.info("agent resumed call=%s agent=%s", call.id, peer.name)
+            self._send_welcome(peer, call)
             peer.send(m.QueueUpdate(items=self.queue()))
+            if call is not None:
+                peer.send(self._started(call, Role.AGENT))
         if peer.call_id:
             self._views.pop((peer.call_id, peer.role), None)
             self._push_views(self.get(peer.call_id))
 
+    def _resumable(self, peer: Peer) -> Call | None:
+        """The active call an agent connection asks to resume (its ``call_id`` came from a resume
+        token), if it is still that agent's."""
+        call = self.calls.get(peer.call_id or "")
+        if call is None or not is_active(call.state) or call.agent is None:
+            return None
+        return call if call.agent.name == peer.name else None
+
+    def _started(self, call: Call, role: Role) -> m.CallStarted:
+        resume = self._mint_resume(call.id, call.agent.name) if (
+            role is Role.AGENT and self._mint_resume and call.agent) else None
+        return m.CallStarted(call=self.snapshot(call, role), polite=role is Role.CUSTOMER, resume=resume)
+
     def _send_welcome(self, peer: Peer, call: Call | None) -> None:
         peer.send(m.Welcome(role=peer.role.value, name=peer.name,
                             call=self.snapshot(call, peer.role) if call else None,
-                            ice_servers_call=self._ice_call, ice_servers_avatar=self._ice_avatar))
+                            ice_servers_call=self._ice_call, ice_servers_avatar=self._ice_avatar,
+                            relay_only=self._relay_only))
 
     async def disconnect(self, peer: Peer) -> None:
         self._lobby.discard(peer)
@@ -180,11 +214,30 @@ class CallService:
         call = self.calls.get(call_id)
         if call is None:
             return
+        if peers.get(peer.role) is not None:
+            return  # another tab of the same participant already took over
         if peer.role is Role.CUSTOMER:
             if call.state is CallState.ENDED:
                 await self.avatars.stop(call_id)
             else:
                 self._later(call_id, "grace", self.waiting_grace, lambda: self._abandon(call_id))
+        elif is_active(call.state):
+            self._later(call_id, "agent-grace", self.waiting_grace, lambda: self._agent_gone(call_id))
+
+    async def _agent_gone(self, call_id: str) -> None:
+        """The agent's page has been gone for the whole grace period: the call cannot go on."""
+        call = self.calls.get(call_id)
+        if call is None or Role.AGENT in self._peers.get(call_id, {}) or not is_active(call.state):
+            return
+        await self._end(call, "agent_left")
+
+    def drop(self, call_id: str, role: Role) -> bool:
+        """Close a participant's signaling connection, as a network cut would (drills, tests)."""
+        peer = self._peers.get(call_id, {}).get(role)
+        if peer is None:
+            return False
+        peer.close()
+        return True
 
     async def _forget(self, call_id: str) -> None:
         """An ended call leaves memory (its record stays in the store)."""
@@ -217,6 +270,14 @@ class CallService:
         match msg:
             case m.CallSignal():
                 await self._relay(peer, call, msg)
+            case m.RejoinCall():
+                if not is_active(call.state):
+                    raise NotAllowed("The call is not on.")
+                await self._change(call, CallEvent.LINK_DOWN)
+                other = self._peers.get(call.id, {}).get(
+                    Role.AGENT if peer.role is Role.CUSTOMER else Role.CUSTOMER)
+                if other is not None:
+                    other.send(m.CallRejoined(call_id=call.id))
             case m.LinkState():
                 await self._link_state(peer, call, msg)
             case m.AvatarOffer():
@@ -273,7 +334,7 @@ class CallService:
         await self._change(call, CallEvent.AGENT_ACCEPTED)
         await self.store.save_call(call)
         for role, other in self._peers[call.id].items():
-            other.send(m.CallStarted(call=self.snapshot(call, role), polite=role is Role.CUSTOMER))
+            other.send(self._started(call, role))
         self._broadcast_queue()
         self._push_views(call)
 

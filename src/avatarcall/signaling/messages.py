@@ -63,6 +63,13 @@ class CallSignal(_Message):
     candidate: IceCandidate | None = None
 
 
+class RejoinCall(_Message):
+    """This page is new to a call already on (a reload): the other side must start a new link."""
+
+    type: Literal["call.rejoin"]
+    call_id: CallId
+
+
 class LinkState(_Message):
     """The browser's view of one of its links (``RTCPeerConnection.connectionState``)."""
 
@@ -104,6 +111,7 @@ ClientMessage = Annotated[
     | AcceptCall
     | EndCall
     | CallSignal
+    | RejoinCall
     | LinkState
     | AvatarOffer
     | SetAvatarPlan
@@ -158,6 +166,7 @@ class Welcome(_Message):
     call: CallSnapshot | None = None
     ice_servers_call: list[dict[str, Any]]
     ice_servers_avatar: list[dict[str, Any]]
+    relay_only: bool = False
 
 
 class Pong(_Message):
@@ -175,6 +184,14 @@ class CallStarted(_Message):
     type: Literal["call.started"] = "call.started"
     call: CallSnapshot
     polite: bool
+    resume: str | None = Field(default=None, description="lets this tab take the call back after a cut")
+
+
+class CallRejoined(_Message):
+    """The other participant came back on a new page: close the call link and open a new one."""
+
+    type: Literal["call.rejoin"] = "call.rejoin"
+    call_id: str
 
 
 class CallStateChanged(_Message):
@@ -231,6 +248,7 @@ ServerMessage = (
     | Pong
     | QueueUpdate
     | CallStarted
+    | CallRejoined
     | CallStateChanged
     | CallSignalOut
     | AvatarViewChanged

@@ -40,6 +40,10 @@ class Fault(BaseModel):
     kind: Literal["crash", "stop"]
 
 
+class Drop(BaseModel):
+    role: Literal["customer", "agent"]
+
+
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
     services = request.app.state.services
@@ -110,3 +114,13 @@ async def inject_fault(call_id: str, body: Fault, request: Request) -> dict[str,
     else:
         await session.stop_as_failed()
     return {"ok": True, "epoch": session.epoch}
+
+
+@router.post("/api/debug/calls/{call_id}/signaling/drop")
+async def drop_signaling(call_id: str, body: Drop, request: Request) -> dict[str, object]:
+    """Fault drills: close a participant's signaling WebSocket from the server side."""
+    services = request.app.state.services
+    if not services.settings.fault_injection:
+        raise NotAllowed("Fault injection is off (AVATARCALL_FAULT_INJECTION).")
+    services.calls.get(call_id)
+    return {"ok": services.calls.drop(call_id, Role(body.role))}

@@ -54,6 +54,17 @@ class Authenticator:
             return Identity(Role.AGENT, str(payload["name"]))
         raise Unauthenticated("Sign in first, or open the link you were given.")
 
+    def resume_token(self, call_id: str, name: str) -> str:
+        return self._signer.sign({"kind": "resume", "call": call_id, "name": name}, CUSTOMER_TOKEN_TTL)
+
+    def resume(self, token: str, name: str) -> str | None:
+        """The call an agent's resume token names, if it is this agent's and still valid."""
+        try:
+            payload = self._signer.verify(token, "resume")
+        except Unauthenticated:
+            return None  # a stale resume token is no reason to refuse the agent: it just lands in the lobby
+        return str(payload["call"]) if payload.get("name") == name else None
+
     def agent(self, cookie: str | None) -> Identity:
         if not cookie:
             raise Unauthenticated("Sign in first.")

@@ -18,6 +18,7 @@ router = APIRouter()
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_SLOW = 4408
+CLOSE_DROPPED = 4000
 OUTBOX = 512
 
 
@@ -31,15 +32,22 @@ class Connection:
         self.call_id = call_id
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX)
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self.close_code = CLOSE_TOO_SLOW
 
     def send(self, message: m.ServerMessage) -> None:
         try:
             self._outbox.put_nowait(message.model_dump_json(exclude_none=True))
         except asyncio.QueueFull:
             log.warning("signaling outbox full, closing role=%s call=%s", self.role, self.call_id)
-            while not self._outbox.empty():
-                self._outbox.get_nowait()
-            self._outbox.put_nowait(None)
+            self.close()
+            self.close_code = CLOSE_TOO_SLOW
+
+    def close(self) -> None:
+        """Close from the server side (the page reconnects by itself)."""
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait(None)
+        self.close_code = CLOSE_DROPPED
 
     def error(self, exc: AvatarCallError, request: str | None = None) -> None:
         self.send(m.ErrorMessage(code=exc.code, message=exc.message, retryable=exc.retryable,
@@ -49,7 +57,7 @@ class Connection:
         while True:
             text = await self._outbox.get()
             if text is None:
-                await self.ws.close(code=CLOSE_TOO_SLOW)
+                await self.ws.close(code=self.close_code)
                 return
             await self.ws.send_text(text)
 
@@ -66,12 +74,15 @@ class Connection:
 
 
 @router.websocket("/ws")
-async def signaling(ws: WebSocket, token: str | None = None) -> None:
+async def signaling(ws: WebSocket, token: str | None = None, resume: str | None = None) -> None:
     services = ws.app.state.services
     await ws.accept()
     try:
         who = services.auth.identify(ws.cookies.get(AGENT_COOKIE), token)
-        conn = Connection(ws, who.role, who.name, who.call_id)
+        call_id = who.call_id
+        if who.role is Role.AGENT and resume:
+            call_id = services.auth.resume(resume, who.name)
+        conn = Connection(ws, who.role, who.name, call_id)
         await services.calls.connect(conn)
     except AvatarCallError as exc:
         await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())

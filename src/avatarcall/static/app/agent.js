@@ -5,10 +5,9 @@ import { CallView, showAvatarState } from './call-view.js';
 const $ = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 
-let queueItems = [];
+const RESUME_KEY = 'avatarcall.resume';
 
 function renderQueue(items, accept) {
-  queueItems = items;
   const list = $('queue');
   list.replaceChildren(...items.map((item) => {
     const li = document.createElement('li');
@@ -49,10 +48,16 @@ async function openConsole(name) {
   const localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
   $('local').srcObject = localStream;
 
-  const session = new Session();
-  const call = new CallView(session, { remoteVideo: $('remote'), stateEl: byTestId('call-state') });
+  // The resume token lets a reload of this tab take its call back.
+  const session = new Session({ resume: sessionStorage.getItem(RESUME_KEY) ?? undefined });
+  const call = new CallView(session, {
+    remoteVideo: $('remote'), stateEl: byTestId('call-state'), errorEl: $('call-error'),
+    retryButton: $('call-retry'),
+  });
   const slot = new AvatarSlot(session, { video: $('avatar') });
+  $('avatar-retry').onclick = () => slot.retry();
   let iceCall = [];
+  let relayOnly = false;
   let callId = null;
 
   call.onChange = (state) => {
@@ -68,18 +73,32 @@ async function openConsole(name) {
   });
 
   session.on('welcome', (msg) => {
+    // Back after a cut with no call to resume: whatever call this page showed is over.
+    if (!msg.call && callId) {
+      callId = null;
+      sessionStorage.removeItem(RESUME_KEY);
+      call.end();
+    }
     iceCall = msg.ice_servers_call;
-    slot.setIceServers(msg.ice_servers_avatar);
+    relayOnly = msg.relay_only;
+    slot.setIceServers(msg.ice_servers_avatar, relayOnly);
   });
   session.on('queue', (items) => renderQueue(items, accept));
   session.on('call-started', (msg) => {
     callId = msg.call.call_id;
     $('mode').value = msg.call.during;
     $('after').value = msg.call.after;
-    call.start({ callId, polite: msg.polite, iceServers: iceCall, localStream });
+    if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);
+    call.start({
+      callId, polite: msg.polite, iceServers: iceCall, relayOnly, localStream,
+      rejoin: msg.call.state !== 'connecting',
+    });
   });
   session.on('call-state', (msg) => {
-    if (msg.call_id === callId && msg.state === 'ended') callId = null;
+    if (msg.call_id === callId && msg.state === 'ended') {
+      callId = null;
+      sessionStorage.removeItem(RESUME_KEY);
+    }
   });
   session.on('error', (msg) => {
     console.warn('[avatarcall]', msg.code, msg.message);

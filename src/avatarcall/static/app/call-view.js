@@ -1,41 +1,60 @@
-// Binds one call to a page: the call link, the remote video and the call-state text.
+// Binds one call to a page: the call link, the remote video, the call-state text, and the call's
+// deadline (not up in 30 s -> a clear error with a retry button, never an endless spinner).
 // Shared by the customer page and the agent console; only renders state it is given.
 import { CallLink } from '../sdk/index.js';
+
+const CONNECT_DEADLINE_MS = 30000;
 
 export class CallView {
   #session;
   #remoteVideo;
   #stateEl;
+  #errorEl;
   #link = null;
-  #callId = null;
+  #options = null;
   #statsTimer = 0;
+  #deadline = 0;
   onChange = () => {};
 
-  constructor(session, { remoteVideo, stateEl }) {
+  constructor(session, { remoteVideo, stateEl, errorEl = null, retryButton = null }) {
     this.#session = session;
     this.#remoteVideo = remoteVideo;
     this.#stateEl = stateEl;
+    this.#errorEl = errorEl;
     session.on('call-state', (msg) => {
-      if (msg.call_id !== this.#callId) return;
+      if (msg.call_id !== this.callId) return;
       if (msg.state === 'ended') this.end(msg.reason);
     });
+    // The other person came back on a new link (a reload): start ours afresh too.
+    session.on('call-rejoin', (msg) => {
+      if (msg.call_id === this.callId && this.#options) this.#open({ ...this.#options, rejoin: false });
+    });
+    if (retryButton) retryButton.onclick = () => this.retry();
   }
 
   get link() { return this.#link; }
-  get callId() { return this.#callId; }
+  get callId() { return this.#options?.callId ?? null; }
 
   show(state) {
     this.#stateEl.textContent = state;
     this.#stateEl.dataset.state = state;
+    if (state === 'connecting' || state === 'reconnecting') this.#arm();
+    else this.#disarm();
     this.onChange(state);
   }
 
-  start({ callId, polite, iceServers, localStream }) {
-    if (this.#link && this.#callId === callId) return;
+  /** Open the call link; ``rejoin`` when the call was already on (this page is new to it). */
+  start({ callId, polite, iceServers, relayOnly = false, localStream, rejoin = false }) {
+    if (this.#link && this.callId === callId) return;
+    this.#open({ callId, polite, iceServers, relayOnly, localStream });
+    if (rejoin) this.#session.send({ type: 'call.rejoin', call_id: callId });
+  }
+
+  #open(options) {
     this.#link?.close();
-    this.#callId = callId;
-    this.show('connecting');
-    const link = new CallLink(this.#session, { callId, polite, iceServers, localStream });
+    this.#options = options;
+    this.show(options.rejoin === false ? 'reconnecting' : 'connecting');
+    const link = new CallLink(this.#session, options);
     this.#link = link;
     link.on('track', (stream) => {
       this.#remoteVideo.srcObject = stream;
@@ -49,6 +68,34 @@ export class CallView {
       if (state === 'connected') this.show('connected');
       else if (state === 'disconnected' || state === 'failed') this.show('reconnecting');
     });
+  }
+
+  retry() {
+    this.#hideError();
+    this.#link?.restartIce();
+    this.#arm();
+  }
+
+  #arm() {
+    if (this.#deadline) return;
+    this.#deadline = setTimeout(() => {
+      this.#deadline = 0;
+      if (this.#errorEl) {
+        this.#errorEl.hidden = false;
+        this.#errorEl.querySelector('.message').textContent =
+          'The call could not connect within 30 seconds. Check your network, then retry.';
+      }
+    }, CONNECT_DEADLINE_MS);
+  }
+
+  #disarm() {
+    clearTimeout(this.#deadline);
+    this.#deadline = 0;
+    this.#hideError();
+  }
+
+  #hideError() {
+    if (this.#errorEl) this.#errorEl.hidden = true;
   }
 
   // Writes what the call link decodes onto the video element (data-frames-decoded), so anyone
@@ -65,6 +112,7 @@ export class CallView {
 
   end() {
     clearInterval(this.#statsTimer);
+    this.#disarm();
     this.#link?.close();
     this.#link = null;
     this.#remoteVideo.srcObject = null;
@@ -77,7 +125,8 @@ export function showAvatarState(el, messageEl, { state, message }) {
   el.textContent = state;
   el.dataset.state = state;
   if (messageEl) {
-    messageEl.textContent = state === 'error' ? (message || 'The avatar is unavailable.') : '';
+    const text = messageEl.querySelector('.message') ?? messageEl;
+    text.textContent = state === 'error' ? (message || 'The avatar is unavailable.') : '';
     messageEl.hidden = state !== 'error';
   }
 }

@@ -23,7 +23,19 @@ function translate(language) {
 
 translate((navigator.language || 'en').slice(0, 2));
 
-async function startCall() {
+const TICKET_KEY = 'avatarcall.ticket';
+
+async function newTicket() {
+  const response = await fetch('/api/calls', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ language: navigator.language }),
+  });
+  if (!response.ok) throw new Error((await response.json()).message ?? 'The call could not start.');
+  return response.json();
+}
+
+async function startCall(savedTicket = null) {
   $('start').disabled = true;
   $('start-error').hidden = true;
   let localStream;
@@ -32,13 +44,9 @@ async function startCall() {
   } catch (err) {
     return fail(`Camera or microphone unavailable: ${err.message}`);
   }
-  const response = await fetch('/api/calls', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ language: navigator.language }),
-  });
-  if (!response.ok) return fail((await response.json()).message ?? 'The call could not start.');
-  const ticket = await response.json();
+  const ticket = savedTicket ?? await newTicket();
+  // A reload of this tab takes the same call back instead of starting over.
+  sessionStorage.setItem(TICKET_KEY, JSON.stringify(ticket));
   translate(ticket.language);
   document.body.dataset.callId = ticket.call_id;
 
@@ -47,9 +55,14 @@ async function startCall() {
   $('local').srcObject = localStream;
 
   const session = new Session({ token: ticket.token });
-  const call = new CallView(session, { remoteVideo: $('remote'), stateEl: byTestId('call-state') });
+  const call = new CallView(session, {
+    remoteVideo: $('remote'), stateEl: byTestId('call-state'), errorEl: $('call-error'),
+    retryButton: $('call-retry'),
+  });
   const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
+  $('avatar-retry').onclick = () => slot.retry();
   let iceCall = [];
+  let relayOnly = false;
 
   call.onChange = (state) => {
     $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
@@ -62,14 +75,26 @@ async function startCall() {
   });
   session.on('welcome', (msg) => {
     iceCall = msg.ice_servers_call;
-    slot.setIceServers(msg.ice_servers_avatar);
+    relayOnly = msg.relay_only;
+    slot.setIceServers(msg.ice_servers_avatar, relayOnly);
     if (msg.call?.state === 'waiting') call.show('waiting');
+    if (msg.call?.state === 'ended') call.end(); // it ended while we were away
   });
   session.on('call-started', (msg) => {
-    call.start({ callId: msg.call.call_id, polite: msg.polite, iceServers: iceCall, localStream });
+    call.start({
+      callId: msg.call.call_id, polite: msg.polite, iceServers: iceCall, relayOnly, localStream,
+      rejoin: msg.call.state !== 'connecting',
+    });
+  });
+  session.on('closed', ({ reason }) => {
+    if (reason === 'unknown_call' || reason === 'token_expired') {
+      sessionStorage.removeItem(TICKET_KEY);
+      call.end();
+    }
   });
   session.on('call-state', (msg) => {
     if (msg.state === 'ended') {
+      sessionStorage.removeItem(TICKET_KEY);
       $('hangup').disabled = true;
       $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
         ? FRENCH.ended : 'The call has ended. Thank you!';
@@ -91,3 +116,6 @@ function fail(message) {
 byTestId('start-call').addEventListener('click', () => {
   startCall().catch((err) => fail(err.message));
 });
+
+const saved = sessionStorage.getItem(TICKET_KEY);
+if (saved) startCall(JSON.parse(saved)).catch((err) => fail(err.message));

@@ -47,7 +47,20 @@ export class AvatarSlot extends Emitter {
   get view() { return this.#view; }
   get link() { return this.#link; }
 
-  setIceServers(iceServers) { this.#iceServers = iceServers; }
+  setIceServers(iceServers, relayOnly = this.#relayOnly) {
+    this.#iceServers = iceServers;
+    this.#relayOnly = relayOnly;
+  }
+
+  /** Try the current avatar again (after an error or a timeout). */
+  retry() {
+    if (this.#view !== 'stream') return;
+    this.#teardown();
+    this.#backoff.reset();
+    this.#set('starting');
+    this.#armDeadline();
+    this.#connect();
+  }
 
   close() {
     for (const off of this.#offs) off();
@@ -73,12 +86,7 @@ export class AvatarSlot extends Emitter {
       this.#overlay?.stop();
       this.#backoff.reset();
       this.#set('starting');
-      this.#deadline = setTimeout(() => {
-        if (this.#state !== 'live') {
-          this.#teardown();
-          this.#set('error', { code: 'avatar_timeout', message: 'The avatar did not start in time.' });
-        }
-      }, LIVE_DEADLINE_MS);
+      this.#armDeadline();
       this.#connect();
     } else if (view === 'overlay') {
       this.#overlay?.start();
@@ -87,6 +95,16 @@ export class AvatarSlot extends Emitter {
       this.#overlay?.stop();
       this.#set('off');
     }
+  }
+
+  #armDeadline() {
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => {
+      if (this.#state !== 'live') {
+        this.#teardown();
+        this.#set('error', { code: 'avatar_timeout', message: 'The avatar did not start within 60 seconds.' });
+      }
+    }, LIVE_DEADLINE_MS);
   }
 
   #onError({ epoch, code, message }) {

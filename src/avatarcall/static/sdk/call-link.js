@@ -3,6 +3,8 @@
 // and touches nothing else: no globals, no prototypes, no other link.
 import { Emitter } from './events.js';
 
+const DISCONNECTED_GRACE_MS = 2000; // "disconnected" often heals alone; past this we restart ICE
+
 /** Events: "state" (connectionState), "track" (MediaStream of the other person). */
 export class CallLink extends Emitter {
   #pc;
@@ -13,6 +15,9 @@ export class CallLink extends Emitter {
   #ignoreOffer = false;
   #signals = Promise.resolve();
   #offs = [];
+  #disconnectTimer = 0;
+  #setAside = []; // candidates that came with an offer we ignored (see #onSignal)
+  #waitingTracks = null; // the polite side's tracks, added when the first offer comes
 
   static EVENTS = ['state', 'track'];
 
@@ -50,7 +55,13 @@ export class CallLink extends Emitter {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       this.#session.send({ type: 'link.state', call_id: callId, link: 'call', state });
-      if (state === 'failed') pc.restartIce();
+      clearTimeout(this.#disconnectTimer);
+      if (state === 'failed') this.restartIce();
+      if (state === 'disconnected') {
+        this.#disconnectTimer = setTimeout(() => {
+          if (pc.connectionState === 'disconnected') this.restartIce();
+        }, DISCONNECTED_GRACE_MS);
+      }
       this.emit('state', state);
     };
     this.#offs.push(session.on('call-signal', (msg) => {
@@ -59,7 +70,12 @@ export class CallLink extends Emitter {
       this.#signals = this.#signals.then(() => this.#onSignal(msg)).catch((err) =>
         console.error('[avatarcall] call signal failed', err));
     }));
-    for (const track of localStream?.getTracks() ?? []) pc.addTrack(track, localStream);
+    // Only the impolite side offers first; the polite side adds its tracks to the answer. Two
+    // simultaneous first offers would be resolved by perfect negotiation, but Chromium then
+    // sometimes never gathers candidates for the rolled-back side (seen on page reloads).
+    const tracks = (localStream?.getTracks() ?? []).map((track) => [track, localStream]);
+    if (polite) this.#waitingTracks = tracks;
+    else for (const [track, stream] of tracks) pc.addTrack(track, stream);
   }
 
   get state() { return this.#pc.connectionState; }
@@ -74,7 +90,13 @@ export class CallLink extends Emitter {
     }
   }
 
+  /** Gather new candidates and renegotiate the path; the media tracks stay as they are. */
+  restartIce() {
+    if (this.#pc.signalingState !== 'closed') this.#pc.restartIce();
+  }
+
   close() {
+    clearTimeout(this.#disconnectTimer);
     for (const off of this.#offs) off();
     this.#offs = [];
     this.#pc.close();
@@ -94,14 +116,26 @@ export class CallLink extends Emitter {
       if (this.#ignoreOffer) return;
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
+        if (this.#waitingTracks) {
+          for (const [track, stream] of this.#waitingTracks) pc.addTrack(track, stream);
+          this.#waitingTracks = null;
+        }
         await pc.setLocalDescription();
         this.#signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+      } else {
+        // The polite side rolled its offer back and answered ours with the same ICE credentials;
+        // Chromium does not gather again, so the candidates it sent with its ignored offer are the
+        // ones we need now.
+        const kept = this.#setAside;
+        this.#setAside = [];
+        for (const c of kept) await pc.addIceCandidate(c).catch(() => {});
       }
     } else if (candidate) {
       try {
         await pc.addIceCandidate(candidate);
       } catch (err) {
         if (!this.#ignoreOffer) throw err;
+        if (this.#setAside.length < 50) this.#setAside.push(candidate);
       }
     }
   }

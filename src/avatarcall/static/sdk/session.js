@@ -1,50 +1,108 @@
 // Session: the signaling WebSocket of one tab. It parses server messages and re-emits them as
-// typed events; it knows nothing of peer connections or the page.
+// typed events, and it comes back by itself after a cut (backoff with jitter), resuming the same
+// participant in the same call; messages sent meanwhile wait in a bounded outbox.
+// It knows nothing of peer connections or the page.
 import { Emitter, SdkError } from './events.js';
+import { BackoffPolicy } from './reconnect.js';
+
+const OUTBOX_LIMIT = 500;
+const CLOSE_REFUSED = 4401; // the server will not take us back: do not retry
 
 /**
- * Events: "open", "welcome", "queue", "call-started", "call-state", "call-signal",
- * "avatar-view", "avatar-answer", "avatar-error", "error", "closed".
+ * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue", "call-started",
+ * "call-state", "call-signal", "call-rejoin" (the other side came back on a new link), "avatar-view", "avatar-answer", "avatar-error", "error",
+ * "closed" ({code, reason}, final).
  */
 export class Session extends Emitter {
   #ws = null;
-  #url;
+  #base;
+  #token;
+  #resume = null;
   #pending = new Map(); // avatar offers awaiting their answer, by epoch
+  #outbox = [];
+  #backoff = new BackoffPolicy({ baseMs: 300, maxMs: 5000 });
+  #retryTimer = 0;
+  #closedByUs = false;
+  #everOpened = false;
 
-  static EVENTS = ['open', 'welcome', 'queue', 'call-started', 'call-state', 'call-signal',
-    'avatar-view', 'avatar-answer', 'avatar-error', 'error', 'closed'];
+  static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
+    'call-signal', 'call-rejoin', 'avatar-view', 'avatar-answer', 'avatar-error', 'error', 'closed'];
 
-  /** @param {{url?: string, token?: string}} options */
-  constructor({ url, token } = {}) {
+  /** @param {{url?: string, token?: string, resume?: string}} options */
+  constructor({ url, token, resume } = {}) {
     super(Session.EVENTS);
-    const base = url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-    this.#url = token ? `${base}?token=${encodeURIComponent(token)}` : base;
+    this.#base = url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+    this.#token = token ?? null;
+    this.#resume = resume ?? null;
   }
 
+  /** The token that lets this tab take its call back after a cut or a reload. */
+  get resumeToken() { return this.#resume; }
+  get connected() { return this.#ws?.readyState === WebSocket.OPEN; }
+
+  /** Resolves on the first open; later cuts are healed in the background. */
   connect() {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.#url);
-      this.#ws = ws;
-      ws.onopen = () => { this.emit('open'); resolve(); };
-      ws.onerror = () => reject(new SdkError('signaling_unreachable', 'The server cannot be reached.', true));
-      ws.onclose = (ev) => {
-        for (const { reject: fail } of this.#pending.values()) {
-          fail(new SdkError('signaling_closed', 'The connection to the server closed.', true));
-        }
-        this.#pending.clear();
-        this.emit('closed', { code: ev.code, reason: ev.reason });
-      };
-      ws.onmessage = (ev) => this.#receive(ev.data);
+      const offOpen = this.on('open', () => { offOpen(); offClosed(); resolve(); });
+      const offClosed = this.on('closed', (ev) => {
+        offOpen(); offClosed();
+        reject(new SdkError(ev.reason || 'signaling_closed', 'The server refused or closed the connection.'));
+      });
+      this.#open();
     });
   }
 
+  #url() {
+    const params = new URLSearchParams();
+    if (this.#token) params.set('token', this.#token);
+    if (this.#resume) params.set('resume', this.#resume);
+    const query = params.toString();
+    return query ? `${this.#base}?${query}` : this.#base;
+  }
+
+  #open() {
+    const ws = new WebSocket(this.#url());
+    this.#ws = ws;
+    ws.onopen = () => {
+      this.#everOpened = true;
+      this.#backoff.reset();
+      const queued = this.#outbox;
+      this.#outbox = [];
+      for (const text of queued) ws.send(text);
+      this.emit('open');
+    };
+    ws.onclose = (ev) => {
+      if (this.#ws !== ws) return;
+      for (const { reject } of this.#pending.values()) {
+        reject(new SdkError('signaling_closed', 'The connection to the server closed.', true));
+      }
+      this.#pending.clear();
+      if (this.#closedByUs || ev.code === CLOSE_REFUSED || !this.#everOpened) {
+        this.emit('closed', { code: ev.code, reason: ev.reason });
+        return;
+      }
+      const delayMs = this.#backoff.nextDelayMs();
+      this.emit('reconnecting', { attempt: this.#backoff.attempt, delayMs });
+      this.#retryTimer = setTimeout(() => this.#open(), delayMs);
+    };
+    ws.onmessage = (ev) => this.#receive(ev.data);
+  }
+
+  /** Send now, or as soon as the connection is back; false only if the outbox is full. */
   send(message) {
-    if (this.#ws?.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    if (this.#ws?.readyState === WebSocket.OPEN) {
+      this.#ws.send(text);
+      return true;
+    }
+    if (this.#closedByUs || this.#outbox.length >= OUTBOX_LIMIT) return false;
+    this.#outbox.push(text);
     return true;
   }
 
   close() {
+    this.#closedByUs = true;
+    clearTimeout(this.#retryTimer);
     this.#ws?.close();
   }
 
@@ -52,11 +110,12 @@ export class Session extends Emitter {
   requestAvatarAnswer(callId, epoch, sdp) {
     return new Promise((resolve, reject) => {
       this.#pending.get(epoch)?.reject(new SdkError('superseded', 'A newer offer replaced this one.'));
-      this.#pending.set(epoch, { resolve, reject });
-      if (!this.send({ type: 'avatar.offer', call_id: callId, epoch, sdp })) {
-        this.#pending.delete(epoch);
+      if (!this.connected) {
         reject(new SdkError('signaling_closed', 'The connection to the server is closed.', true));
+        return;
       }
+      this.#pending.set(epoch, { resolve, reject });
+      this.send({ type: 'avatar.offer', call_id: callId, epoch, sdp });
     });
   }
 
@@ -67,12 +126,14 @@ export class Session extends Emitter {
     } catch {
       return;
     }
+    if (msg.resume) this.#resume = msg.resume;
     switch (msg.type) {
       case 'welcome': this.emit('welcome', msg); break;
       case 'queue': this.emit('queue', msg.items); break;
       case 'call.started': this.emit('call-started', msg); break;
       case 'call.state': this.emit('call-state', msg); break;
       case 'call.signal': this.emit('call-signal', msg); break;
+      case 'call.rejoin': this.emit('call-rejoin', msg); break;
       case 'avatar.view': this.emit('avatar-view', msg); break;
       case 'avatar.answer': {
         const waiter = this.#pending.get(msg.epoch);
