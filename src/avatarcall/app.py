@@ -22,6 +22,7 @@ from avatarcall.errors import (
     Unauthenticated,
     UnknownCall,
 )
+from avatarcall.metrics import Metrics
 from avatarcall.store import CallStore
 from avatarcall.tokens import TokenSigner, load_or_create_key
 from avatarcall.web import api, pages, ws
@@ -41,6 +42,7 @@ class Services:
     calls: CallService
     auth: Authenticator
     agents: AgentDirectory
+    metrics: Metrics
 
 
 def _ice(servers: list) -> list[dict[str, object]]:
@@ -54,6 +56,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = CallStore(settings.data_dir / "avatarcall.sqlite3")
     await store.open()
     calls: CallService | None = None
+    metrics = Metrics()
     avatars = AvatarService(
         EspeakSynthesizer(),
         SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
@@ -61,6 +64,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                       keyframe_interval=settings.avatar_keyframe_interval),
         settings.ice_servers_avatar,
         on_event=lambda event: calls.on_avatar_event(event) if calls else None,
+        observer=metrics,
     )
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     calls = CallService(store, avatars, waiting_grace=settings.waiting_grace_seconds,
@@ -68,12 +72,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                         ice_servers_call=_ice(settings.ice_servers_call),
                         ice_servers_avatar=_ice(settings.ice_servers_avatar),
                         relay_only=settings.ice_relay_only,
-                        mint_resume=auth.resume_token)
+                        mint_resume=auth.resume_token, metrics=metrics)
     restored = await calls.restore()
     if restored:
         log.info("restored %d unfinished calls from %s", restored, store.path)
     app.state.services = Services(settings, store, avatars, calls, auth,
-                                  AgentDirectory(settings.demo_credentials))
+                                  AgentDirectory(settings.demo_credentials), metrics)
     try:
         yield
     finally:

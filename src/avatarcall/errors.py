@@ -56,6 +56,11 @@ class BadSdp(AvatarCallError):
     code = "bad_sdp"
 
 
+class RateLimited(AvatarCallError):
+    code = "rate_limited"
+    retryable = True
+
+
 class AvatarUnavailable(AvatarCallError):
     code = "avatar_unavailable"
     retryable = True
@@ -82,6 +87,7 @@ __all__ = [
     "CallTaken",
     "IllegalTransition",
     "NotAllowed",
+    "RateLimited",
     "Unauthenticated",
     "UnknownCall",
 ]

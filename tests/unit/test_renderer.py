@@ -213,7 +213,7 @@ def test_motion_carries_visemes_and_lifts_the_brows_on_stress() -> None:
     assert old.visemes[Viseme.WIDE] + old.visemes[Viseme.OPEN] > 0.5
 
 
-def test_render_cost_is_printed() -> None:
+def test_the_animated_avatar_moves_frame_to_frame_and_prints_its_cost() -> None:
     for name in ("ava", "leo"):
         renderer = make_renderer(name, 512)
         motion = IdleMotion(seed=3)
@@ -221,7 +221,8 @@ def test_render_cost_is_printed() -> None:
                              stressed=k % 6 == 0) for k in range(50)]
         renderer.render(poses[0])
         t0 = time.perf_counter()
-        for pose in poses:
-            renderer.render(pose)
+        frames = [renderer.render(pose) for pose in poses]
         ms = (time.perf_counter() - t0) / len(poses) * 1000
         print(f"\nrender {name} 512x512: {ms:.1f} ms/frame")
+        for a, b in itertools.pairwise(frames):
+            assert np.abs(a.astype(np.int16) - b).max() > 30  # alive: never a frozen frame

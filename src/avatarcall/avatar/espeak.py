@@ -16,6 +16,7 @@ import ctypes.util
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -145,7 +146,7 @@ class EspeakLibrary:
 
     # --- the callback (runs inside espeak_Synth, on the calling thread, under the lock) ---
 
-    def _on_synth(self, wav: ctypes._Pointer, count: int, events: ctypes._Pointer) -> int:
+    def _on_synth(self, wav: Any, count: int, events: Any) -> int:
         try:
             if wav and count > 0:
                 self._chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())

@@ -34,8 +34,7 @@ from avatarcall.avatar.visemes import (
 
 # espeak-ng mnemonics of French and English (en-us, en-gb) voices. Names not listed fall back
 # on their first character (see ``viseme_for``).
-_EXACT: dict[str, Viseme] = {}
-for _names, _viseme in (
+_GROUPS: tuple[tuple[str, Viseme], ...] = (
     ("p b m m- b# p# mb", Viseme.CLOSED),
     ("f v f# v# pf", Viseme.FV),
     ("T D l l/ l- l^ L @L l# dh th", Viseme.LTH),
@@ -46,9 +45,8 @@ for _names, _viseme in (
     ("i i: I I# I2 i@ i@3 @ @# ; j", Viseme.SLIGHT),
     ("t d t# d# t2 d2 n n- N n^ k g k# g# s z s# z2 S Z tS dZ r r- R R2 x X ? h C",
      Viseme.SLIGHT),
-):
-    for _name in _names.split():
-        _EXACT[_name] = _viseme
+)
+_EXACT: dict[str, Viseme] = {name: viseme for names, viseme in _GROUPS for name in names.split()}
 
 _STOPS = frozenset(["p", "b", "t", "d", "k", "g", "p#", "b#", "t#", "d#", "t2", "d2", "k#", "g#", "tS", "dZ"])
 _TRANSPARENT = frozenset({"h"})  # the lips already take the next vowel's shape
@@ -292,14 +290,18 @@ class LiveLipSync:
         self._window = round(WINDOW_SECONDS * rate)
         self._bands = _bands(self._window, rate)
         self._taper = np.hanning(self._window).astype(np.float32)
+        self._attack = attack
+        self._release = release
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the voice heard so far (a new speaker, or after a long pause)."""
         self._buffer = np.zeros(self._window, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
         self._peak = 0.05
         self._since_speech = 1.0  # seconds since the last speech hop
         self._weights = np.zeros(len(VISEMES), dtype=np.float32)
         self._weights[INDEX[Viseme.REST]] = 1.0
-        self._attack = attack
-        self._release = release
         self._stressed = False
 
     @property
@@ -310,9 +312,6 @@ class LiveLipSync:
     def stressed(self) -> bool:
         """Whether the latest hop was a loud peak of the voice (for the eyebrows)."""
         return self._stressed
-
-    def reset(self) -> None:
-        self.__init__(self.rate, self._attack, self._release)  # type: ignore[misc]
 
     def push(self, frame: np.ndarray) -> dict[Viseme, float]:
         """Feed the next samples (float in [-1, 1] or int16); return the current weights."""

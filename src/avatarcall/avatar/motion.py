@@ -50,6 +50,7 @@ class IdleMotion:
         self._mouth = 0.0
         self._brow = 0.0
         self._brow_until = -1.0
+        self._last_lift = -10.0
         self._was_stressed = False
         self._next_flick = 6.0 + self._rng.uniform(0.0, 6.0)
         self._last_t: float | None = None
@@ -95,8 +96,10 @@ class IdleMotion:
 
         # Eyebrows: up on the onset of a stressed syllable, held briefly, eased back down;
         # now and then a friendly flick while listening.
-        if stressed and not self._was_stressed:
-            self._brow_until = t + 0.25
+        if stressed and not self._was_stressed and t - self._last_lift >= 0.6:
+            # Not every stressed syllable: a brow that never rests looks startled.
+            self._brow_until = t + 0.15
+            self._last_lift = t
         self._was_stressed = stressed
         if not speaking and t >= self._next_flick:
             self._brow_until = t + 0.35

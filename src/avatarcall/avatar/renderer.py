@@ -26,7 +26,7 @@ from avatarcall.avatar.motion import FacePose
 
 __all__ = [
     "CharacterError", "Palette", "Renderer", "character_names", "contact_sheet", "make_renderer",
-    "save_png",
+    "preview", "save_png",
 ]
 
 
@@ -107,6 +107,26 @@ def contact_sheet(renderer: Renderer, poses: list[FacePose], columns: int = 4) -
         y, x = divmod(i, columns)
         sheet[y * size:(y + 1) * size, x * size:(x + 1) * size] = renderer.render(pose)
     return sheet
+
+
+def preview(character: str = "ava", size: int = 256, palette: Mapping[str, str] | None = None,
+            image_dir: Path | None = None) -> np.ndarray:
+    """A contact sheet of a character: every viseme, a blink, a glance with raised brows and a
+    blend (how ``docs/avatar-*.png`` are made; handy to check a brand palette)::
+
+        save_png(preview("leo", palette={"clothes": "#8c1d40"}), "leo-brand.png")
+    """
+    from avatarcall.avatar.visemes import VISEMES, Viseme, one_hot
+
+    poses = [FacePose(visemes=one_hot(v), smile=1.0 if v is Viseme.REST else 0.3)
+             for v in VISEMES]
+    poses += [
+        FacePose(blink=1.0, smile=1.0),
+        FacePose(gaze_x=0.7, gaze_y=-0.2, brow=1.0, turn=0.7, tilt=3.0,
+                 visemes=one_hot(Viseme.OPEN), smile=0.3),
+        FacePose(visemes={Viseme.OPEN: 0.5, Viseme.ROUND: 0.5}, gaze_x=-0.5, turn=-0.5, tilt=-2.0),
+    ]
+    return contact_sheet(make_renderer(character, size, palette, image_dir), poses, 4)
 
 
 def save_png(rgba: np.ndarray, path: Path | str) -> None:

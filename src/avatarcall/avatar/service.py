@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from avatarcall.avatar.links import AvatarLink
-from avatarcall.avatar.session import AvatarSession, SessionConfig
+from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfig
 from avatarcall.avatar.speech import SpeechSynthesizer
 from avatarcall.config import IceServer
 from avatarcall.errors import AvatarCallError, AvatarUnavailable
@@ -47,11 +47,12 @@ class AvatarService:
 
     def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
                  ice_servers: list[IceServer], on_event: Callable[[AvatarEvent], None],
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, observer: FrameObserver | None = None) -> None:
         self._synth = synthesizer
         self._config = config
         self._ice = ice_servers
         self._on_event = on_event
+        self._observer = observer
         self._executor = ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 2),
                                             thread_name_prefix="avatar")
         self._sessions: dict[str, AvatarSession] = {}
@@ -78,7 +79,7 @@ class AvatarService:
         epoch = next(self._epoch_counter)
         self._epochs[call_id] = epoch
         session = AvatarSession(call_id, epoch, language, self._synth, self._executor,
-                                self._config, self._session_failed)
+                                self._config, self._session_failed, self._observer)
         self._sessions[call_id] = session
         session.start()
         return session

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Protocol
 
 import av
 import numpy as np
@@ -68,6 +69,14 @@ class Viewer:
 FailureHandler = Callable[["AvatarSession", AvatarCallError], None]
 
 
+class FrameObserver(Protocol):
+    """Receives per-frame costs (from the executor thread) and late-frame counts."""
+
+    def frame(self, render_ms: float, encode_ms: float) -> None: ...
+
+    def late(self, frames: int) -> None: ...
+
+
 class AvatarSession:
     def __init__(
         self,
@@ -78,6 +87,7 @@ class AvatarSession:
         executor: Executor,
         config: SessionConfig,
         on_failure: FailureHandler,
+        observer: FrameObserver | None = None,
     ) -> None:
         self.call_id = call_id
         self.epoch = epoch
@@ -88,6 +98,7 @@ class AvatarSession:
         self._synth = synthesizer
         self._executor = executor
         self._on_failure = on_failure
+        self._observer = observer
         self._renderer = Renderer(config.size)
         self._encoder = SharedVp8Encoder(config.size, config.size, config.bitrate)
         self._motion = IdleMotion(seed=hash((call_id, epoch)) & 0xFFFF)
@@ -262,6 +273,8 @@ class AvatarSession:
             due = int((loop.time() - self._t0) * fps)
             if due > n:  # the previous frame took too long: skip, never queue up
                 self.stats.late_frames += due - n
+                if self._observer is not None:
+                    self._observer.late(due - n)
                 n = due
             t = n / fps
             at = int(t * SAMPLE_RATE)
@@ -287,4 +300,6 @@ class AvatarSession:
         encoded = self._encoder.encode(rgba, pts, keyframe)
         t2 = time.perf_counter()
         self.stats.record((t1 - t0) * 1000, (t2 - t1) * 1000)
+        if self._observer is not None:
+            self._observer.frame((t1 - t0) * 1000, (t2 - t1) * 1000)
         return encoded

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -143,7 +143,7 @@ class VisemeTimeline:
     def __len__(self) -> int:
         return len(self.events)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[VisemeEvent]:
         return iter(self.events)
 
     def __repr__(self) -> str:

@@ -1,7 +1,14 @@
 """Calls: the state machine, the avatar plan, the records, the queue and the service that runs them."""
 
 from avatarcall.calls.models import Call, Participant, Role
-from avatarcall.calls.plan import AfterMode, AvatarPlan, AvatarView, DuringMode, agent_view, customer_view
+from avatarcall.calls.plan import (
+    AfterMode,
+    AvatarPlan,
+    AvatarView,
+    DuringMode,
+    agent_view,
+    customer_view,
+)
 from avatarcall.calls.state import CallEvent, CallState, apply, is_active
 
 __all__ = [

@@ -12,12 +12,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from avatarcall.avatar.service import AvatarEvent, AvatarLinkState, AvatarService
 from avatarcall.avatar.phrases import phrase
+from avatarcall.avatar.service import AvatarEvent, AvatarLinkState, AvatarService
 from avatarcall.calls.models import Call, Participant, Role
 from avatarcall.calls.plan import AfterMode, AvatarPlan, AvatarView, agent_view, customer_view
+from avatarcall.calls.scorecard import Scorecard
 from avatarcall.calls.state import CallEvent, CallState, is_active
+from avatarcall.calls.telemetry import TelemetrySink
 from avatarcall.errors import AvatarUnavailable, CallEnded, CallTaken, NotAllowed, UnknownCall
+from avatarcall.metrics import Metrics
 from avatarcall.signaling import messages as m
 from avatarcall.store import CallStore
 
@@ -44,7 +47,8 @@ class CallService:
                  ice_servers_call: list[dict[str, Any]] | None = None,
                  ice_servers_avatar: list[dict[str, Any]] | None = None,
                  relay_only: bool = False,
-                 mint_resume: Callable[[str, str], str] | None = None) -> None:
+                 mint_resume: Callable[[str, str], str] | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.store = store
         self.avatars = avatars
         self.waiting_grace = waiting_grace
@@ -61,6 +65,15 @@ class CallService:
         self._ice_avatar = ice_servers_avatar or []
         self._relay_only = relay_only
         self._mint_resume = mint_resume
+        self.metrics = metrics or Metrics()
+        self.scorecard = Scorecard(self._outcome)
+        self.telemetry = TelemetrySink(store, self.metrics, self.scorecard)
+        self.metrics.watch(
+            live=lambda: sum(1 for c in self.calls.values() if is_active(c.state)),
+            waiting=lambda: sum(1 for c in self.calls.values() if c.state is CallState.WAITING),
+            sessions=lambda: len(self.avatars.sessions()),
+            viewers=lambda: self.avatars.viewer_total(),
+        )
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -152,6 +165,8 @@ class CallService:
         if reason:
             call.end_reason = reason
         log.info("call state call=%s state=%s event=%s", call.id, call.state.value, event.value)
+        concludes = call.plan.after is AfterMode.CONCLUSION and Role.CUSTOMER in self._peers.get(call.id, {})
+        self.scorecard.call_state(call.id, call.state, avatar_after=concludes)
         await self.store.save_call(call)
         await self.store.add_event(call.id, "state", {"state": call.state.value, "reason": reason})
         for peer in self._peers.get(call.id, {}).values():
@@ -242,6 +257,7 @@ class CallService:
     async def _forget(self, call_id: str) -> None:
         """An ended call leaves memory (its record stays in the store)."""
         await self.avatars.stop(call_id)
+        self.scorecard.forget(call_id)
         self.calls.pop(call_id, None)
         self._restarts.pop(call_id, None)
         for role in Role:
@@ -265,6 +281,9 @@ class CallService:
             return
         if isinstance(msg, m.AcceptCall):
             await self._accept(peer, msg)
+            return
+        if isinstance(msg, m.Telemetry):
+            await self._telemetry(peer, msg)
             return
         call = self._own_call(peer, msg.call_id)
         match msg:
@@ -304,6 +323,20 @@ class CallService:
                 self._agent_only(peer)
                 self._restarts.pop(call.id, None)
                 await self._restart_avatar(call)
+
+    async def _telemetry(self, peer: Peer, msg: m.Telemetry) -> None:
+        """Store, log and count what a page saw; an agent may report on its call just after it ended."""
+        call = self.get(msg.call_id)
+        own = peer.call_id == call.id or (
+            peer.role is Role.AGENT and call.agent is not None and call.agent.name == peer.name)
+        if not own:
+            raise NotAllowed("This is not your call.")
+        await self.telemetry.record(peer.role, call.id, msg)
+
+    def _outcome(self, call_id: str, scenario: str, outcome: str) -> None:
+        log.info("outcome call=%s scenario=%s outcome=%s", call_id, scenario, outcome)
+        self.metrics.sessions.labels(scenario=scenario, outcome=outcome).inc()
+        self._spawn(self.store.add_event(call_id, "outcome", {"scenario": scenario, "outcome": outcome}))
 
     def _own_call(self, peer: Peer, call_id: str) -> Call:
         call = self.get(call_id)

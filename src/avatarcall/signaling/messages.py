@@ -88,6 +88,36 @@ class AvatarOffer(_Message):
     sdp: str = Field(min_length=1, max_length=MAX_SDP)
 
 
+class TelemetryEvent(_Message):
+    """One thing a page saw happen on one of its links (the report's log lines, structured)."""
+
+    at: float = Field(ge=0, description="the browser's clock, ms since the epoch")
+    link: Literal["call", "avatar", "signaling", "media"]
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,39}$")
+    value: str | None = Field(default=None, max_length=64)
+    elapsed_ms: float | None = Field(default=None, ge=0, le=3_600_000)
+    code: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class StatsSample(_Message):
+    """A getStats() summary of one link."""
+
+    link: Literal["call", "avatar"]
+    bitrate_kbps: float | None = Field(default=None, ge=0, le=1_000_000)
+    fps: float | None = Field(default=None, ge=0, le=240)
+    packet_loss: float | None = Field(default=None, ge=0, le=1)
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    candidate_type: Literal["host", "srflx", "prflx", "relay"] | None = None
+    frames_decoded: int | None = Field(default=None, ge=0)
+
+
+class Telemetry(_Message):
+    type: Literal["telemetry"]
+    call_id: CallId
+    events: list[TelemetryEvent] = Field(default_factory=list, max_length=50)
+    stats: list[StatsSample] = Field(default_factory=list, max_length=4)
+
+
 class SetAvatarPlan(_Message):
     type: Literal["avatar.plan.set"]
     call_id: CallId
@@ -113,6 +143,7 @@ ClientMessage = Annotated[
     | CallSignal
     | RejoinCall
     | LinkState
+    | Telemetry
     | AvatarOffer
     | SetAvatarPlan
     | AvatarSay

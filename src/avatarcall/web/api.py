@@ -51,6 +51,13 @@ async def healthz(request: Request) -> dict[str, object]:
             "avatar_sessions": len(services.avatars.sessions())}
 
 
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition."""
+    body = request.app.state.services.metrics.exposition()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 @router.post("/api/calls", response_model=CallTicket)
 async def start_call(body: NewCall, request: Request) -> CallTicket:
     """A customer starts a call: it joins the queue and gets a token for its signaling socket."""

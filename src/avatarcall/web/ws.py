@@ -8,9 +8,10 @@ import logging
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from avatarcall.calls.models import Role
-from avatarcall.errors import AvatarCallError, BadMessage
+from avatarcall.errors import AvatarCallError, BadMessage, RateLimited
 from avatarcall.signaling import messages as m
 from avatarcall.web.identity import AGENT_COOKIE
+from avatarcall.web.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ class Connection:
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX)
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.close_code = CLOSE_TOO_SLOW
+        # Telemetry is the chattiest message a page sends: a page that floods it is told so and
+        # its excess is dropped; nothing else it does is slowed down.
+        self.telemetry_bucket = TokenBucket(rate=5, burst=20)
 
     def send(self, message: m.ServerMessage) -> None:
         try:
@@ -127,6 +131,10 @@ async def _dispatch(services: object, conn: Connection, raw: str) -> None:
             log.exception("message failed type=%s role=%s call=%s", msg.type, conn.role, conn.call_id)
             conn.error(AvatarCallError("Something went wrong on the server."), request=msg.type)
 
+    if isinstance(msg, m.Telemetry) and not conn.telemetry_bucket.take():
+        services.metrics.telemetry_rejected.labels(code=RateLimited.code).inc()  # type: ignore[attr-defined]
+        conn.error(RateLimited("Too many telemetry messages; some were dropped."), request=msg.type)
+        return
     if isinstance(msg, m.AvatarOffer):
         # Answering an avatar offer takes aiortc a moment; the call's signaling never waits for it.
         conn.side_task(run())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import skia
 
-from avatarcall.avatar.characters.base import Palette, color, fill, stroke
+from avatarcall.avatar.characters.base import Palette, color, fill, mix, stroke
 from avatarcall.avatar.characters.face import CX, FaceGeometry, VectorCharacter
-from avatarcall.avatar.characters.mouth import MouthStyle
+from avatarcall.avatar.characters.mouth import MouthShape, MouthStyle
 from avatarcall.avatar.motion import FacePose
 
 
@@ -129,7 +129,12 @@ class Ava(VectorCharacter):
         p.cubicTo(CX - 88, 220, CX - 88, 228, CX - 88, 236)
         p.cubicTo(CX - 90, 270, CX - 94, 296, CX - 100, 318)
         p.close()
-        canvas.drawPath(p, fill(pal.hair))
+        # Light falls from above: the crown is a touch lighter than the ends.
+        shade = skia.GradientShader.MakeLinear(
+            [skia.Point(0, 90), skia.Point(0, 320)],
+            [color(mix(pal.hair, pal.hair_highlight, 0.3)), color(pal.hair),
+             color(mix(pal.hair, pal.hair_shadow, 0.4))], [0.0, 0.45, 1.0])
+        canvas.drawPath(p, skia.Paint(AntiAlias=True, Shader=shade))
         # Strands and shine.
         for path_pts, width, alpha in (
             (((CX + 24, 124), (CX - 4, 160), (CX - 40, 184), (CX - 76, 198)), 3.0, 0.7),
@@ -146,12 +151,16 @@ class Ava(VectorCharacter):
         canvas.drawPath(part, stroke(pal.hair_shadow, 2.0, 0.8))
         canvas.restore()
 
-    def draw_face_extras(self, canvas: skia.Canvas, pose: FacePose, mouth: object) -> None:
-        # Shadow cast by the fringe across the forehead.
+    def draw_face_extras(self, canvas: skia.Canvas, pose: FacePose, mouth: MouthShape) -> None:
+        # Shadow cast by the fringe across the forehead (which moves with the hair, not the
+        # features: undo the features' parallax, keep the hair's).
         pal = self.palette
+        canvas.save()
+        canvas.translate(-3.0 * pose.turn, 0)
         shade = skia.Path()
         shade.moveTo(CX + 30, 128)
         shade.cubicTo(CX + 20, 164, CX - 24, 196, CX - 66, 206)
         canvas.drawPath(shade, skia.Paint(
             AntiAlias=True, Color=color(pal.skin_shadow, 0.7), Style=skia.Paint.kStroke_Style,
             StrokeWidth=7.0, MaskFilter=skia.MaskFilter.MakeBlur(skia.kNormal_BlurStyle, 4.0)))
+        canvas.restore()

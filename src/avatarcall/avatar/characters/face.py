@@ -255,10 +255,10 @@ class VectorCharacter:
                 # A small flick of lashes at the outer corner.
                 ox, oy = cx + side * g.eye_w, cy - 1.0
                 wing = skia.Path()
-                wing.moveTo(ox - side * 10, oy - 3.2 * openness - 1.0)
-                wing.quadTo(ox + side * 2, oy - 2.0 * openness - 1.0, ox + side * 7,
-                            oy - 1.5 - 5.0 * openness)
-                wing.quadTo(ox + side * 2, oy + 0.8, ox - side * 3, oy + 1.2)
+                wing.moveTo(ox - side * 12, oy - 4.0 * openness - 1.6)
+                wing.quadTo(ox, oy - 3.0 * openness - 1.6, ox + side * 6.5,
+                            oy - 2.0 - 4.5 * openness)
+                wing.quadTo(ox + side * 1.5, oy - 0.2, ox - side * 1.0, oy + 0.4)
                 wing.close()
                 canvas.drawPath(wing, fill(pal.lash))
             # A fine lower lid line.

@@ -6,7 +6,7 @@ import skia
 
 from avatarcall.avatar.characters.base import Palette, color, fill, stroke
 from avatarcall.avatar.characters.face import CX, FaceGeometry, VectorCharacter
-from avatarcall.avatar.characters.mouth import MouthStyle
+from avatarcall.avatar.characters.mouth import MouthShape, MouthStyle
 from avatarcall.avatar.motion import FacePose
 
 
@@ -124,10 +124,10 @@ class Leo(VectorCharacter):
         canvas.drawPath(part, stroke(pal.hair_shadow, 2.2))
         canvas.restore()
 
-    def draw_face_extras(self, canvas: skia.Canvas, pose: FacePose, mouth: object) -> None:
+    def draw_face_extras(self, canvas: skia.Canvas, pose: FacePose, mouth: MouthShape) -> None:
         """Close-trimmed stubble along the jaw and over the lip."""
         pal, g = self.palette, self.geometry
-        jaw_drop = getattr(mouth, "jaw", 0.0)
+        jaw_drop = mouth.jaw
         canvas.save()
         canvas.translate(-5.0 * pose.turn, 0)  # undo the features' parallax: the jaw is the head
         canvas.clipPath(self.head_path(jaw_drop), doAntiAlias=True)

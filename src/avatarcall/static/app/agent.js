@@ -1,5 +1,5 @@
 // The agent console: sign in, see the queue, take a call, steer the avatar, end the call.
-import { AvatarSlot, Session } from '../sdk/index.js';
+import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import { CallView, showAvatarState } from './call-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -54,7 +54,10 @@ async function openConsole(name) {
     remoteVideo: $('remote'), stateEl: byTestId('call-state'), errorEl: $('call-error'),
     retryButton: $('call-retry'),
   });
+  const telemetry = new Telemetry(session);
+  call.onLink = (link) => telemetry.watchCallLink(link);
   const slot = new AvatarSlot(session, { video: $('avatar') });
+  telemetry.watchAvatarSlot(slot);
   $('avatar-retry').onclick = () => slot.retry();
   let iceCall = [];
   let relayOnly = false;
@@ -86,6 +89,7 @@ async function openConsole(name) {
   session.on('queue', (items) => renderQueue(items, accept));
   session.on('call-started', (msg) => {
     callId = msg.call.call_id;
+    telemetry.setCall(callId);
     $('mode').value = msg.call.during;
     $('after').value = msg.call.after;
     if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);

@@ -15,6 +15,7 @@ export class CallView {
   #statsTimer = 0;
   #deadline = 0;
   onChange = () => {};
+  onLink = () => {};
 
   constructor(session, { remoteVideo, stateEl, errorEl = null, retryButton = null }) {
     this.#session = session;
@@ -56,6 +57,7 @@ export class CallView {
     this.show(options.rejoin === false ? 'reconnecting' : 'connecting');
     const link = new CallLink(this.#session, options);
     this.#link = link;
+    this.onLink(link);
     link.on('track', (stream) => {
       this.#remoteVideo.srcObject = stream;
       this.#remoteVideo.hidden = false;

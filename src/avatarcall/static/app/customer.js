@@ -1,5 +1,5 @@
 // The customer's page: start a call, wait with the avatar, talk to the agent, see the goodbye.
-import { AvatarSlot, Session } from '../sdk/index.js';
+import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import { CallView, showAvatarState } from './call-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -59,7 +59,11 @@ async function startCall(savedTicket = null) {
     remoteVideo: $('remote'), stateEl: byTestId('call-state'), errorEl: $('call-error'),
     retryButton: $('call-retry'),
   });
+  const telemetry = new Telemetry(session);
+  call.onLink = (link) => telemetry.watchCallLink(link);
   const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
+  telemetry.watchAvatarSlot(slot);
+  telemetry.setCall(ticket.call_id);
   $('avatar-retry').onclick = () => slot.retry();
   let iceCall = [];
   let relayOnly = false;

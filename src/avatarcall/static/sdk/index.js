@@ -5,4 +5,5 @@ export { AvatarLink } from './avatar-link.js';
 export { AvatarSlot } from './avatar-slot.js';
 export { OverlayAvatar } from './overlay.js';
 export { BackoffPolicy } from './reconnect.js';
+export { Telemetry } from './telemetry.js';
 export { Emitter, SdkError } from './events.js';

@@ -1,0 +1,54 @@
+"""What pages report about their links: stored in the call's timeline, logged, counted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from avatarcall.calls.models import Role
+from avatarcall.calls.scorecard import Scorecard
+from avatarcall.metrics import Metrics
+from avatarcall.signaling import messages as m
+from avatarcall.store import CallStore
+
+log = logging.getLogger(__name__)
+
+AVATAR_STATES = ("off", "starting", "live", "reconnecting", "error")
+
+
+class TelemetrySink:
+    def __init__(self, store: CallStore, metrics: Metrics, scorecard: Scorecard) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.scorecard = scorecard
+
+    async def record(self, role: Role, call_id: str, msg: m.Telemetry) -> None:
+        """Events and stats of an already validated and authorised telemetry message."""
+        for event in msg.events:
+            detail: dict[str, Any] = {"role": role.value, "browser_at": event.at}
+            if event.value is not None:
+                detail["value"] = event.value
+            if event.elapsed_ms is not None:
+                detail["elapsed_ms"] = event.elapsed_ms
+            if event.code is not None:
+                detail["code"] = event.code
+            await self.store.add_event(call_id, f"{event.link}.{event.kind}", detail)
+            log.info("page event call=%s role=%s link=%s kind=%s elapsed_ms=%s code=%s",
+                     call_id, role.value, event.link, event.kind, event.elapsed_ms, event.code)
+            self._count(role, call_id, event)
+        for sample in msg.stats:
+            await self.store.add_event(call_id, f"{sample.link}.stats",
+                                       {"role": role.value, **sample.model_dump(exclude_none=True)})
+
+    def _count(self, role: Role, call_id: str, event: m.TelemetryEvent) -> None:
+        seconds = event.elapsed_ms / 1000 if event.elapsed_ms is not None else None
+        if event.kind == "connected" and seconds is not None:
+            self.metrics.connect_seconds.labels(link=event.link).observe(seconds)
+        elif event.kind == "live" and seconds is not None:
+            self.metrics.first_frame_seconds.labels(link=event.link).observe(seconds)
+        elif event.kind == "recovered" and seconds is not None:
+            self.metrics.recovery_seconds.labels(link=event.link).observe(seconds)
+        elif event.kind == "error":
+            self.metrics.errors.labels(source=role.value, code=event.code or "unknown").inc()
+        if role is Role.CUSTOMER and event.link == "avatar" and event.kind in AVATAR_STATES:
+            self.scorecard.customer_avatar(call_id, event.kind, event.code)
