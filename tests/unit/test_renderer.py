@@ -147,7 +147,8 @@ def _png(path: Path, draw) -> None:  # type: ignore[no-untyped-def]
 def make_image_character(folder: Path, mouths: list[Viseme] | None = None) -> Path:
     folder.mkdir(parents=True)
     paint = lambda c: skia.Paint(AntiAlias=True, Color=c)
-    _png(folder / "base.png", lambda c: c.drawCircle(100, 100, 80, paint(skia.Color(240, 200, 160))))
+    skin = skia.Color(240, 200, 160)
+    _png(folder / "base.png", lambda c: c.drawCircle(100, 100, 80, paint(skin)))
     _png(folder / "eyes_open.png", lambda c: [c.drawCircle(x, 80, 12, paint(skia.ColorWHITE))
                                               for x in (70, 130)])
     _png(folder / "eyes_closed.png", lambda c: [c.drawRect(skia.Rect(x - 12, 79, x + 12, 82),

@@ -48,7 +48,7 @@ class _EventId(ctypes.Union):
     _fields_ = [
         ("number", ctypes.c_int),  # WORD and SENTENCE events
         ("name", ctypes.c_char_p),  # MARK and PLAY events
-        ("string", ctypes.c_char * 8),  # PHONEME events: the mnemonic, zero-terminated unless 8 long
+        ("string", ctypes.c_char * 8),  # PHONEME events: the mnemonic (NUL-terminated if < 8)
     ]
 
 

@@ -48,7 +48,8 @@ _GROUPS: tuple[tuple[str, Viseme], ...] = (
 )
 _EXACT: dict[str, Viseme] = {name: viseme for names, viseme in _GROUPS for name in names.split()}
 
-_STOPS = frozenset(["p", "b", "t", "d", "k", "g", "p#", "b#", "t#", "d#", "t2", "d2", "k#", "g#", "tS", "dZ"])
+_STOPS = frozenset(
+    ["p", "b", "t", "d", "k", "g", "p#", "b#", "t#", "d#", "t2", "d2", "k#", "g#", "tS", "dZ"])
 _TRANSPARENT = frozenset({"h"})  # the lips already take the next vowel's shape
 
 CLOSURE_SECONDS = 0.06  # lips meet this long before a stop's release (espeak times the release)

@@ -66,7 +66,8 @@ class Renderer:
         disc = skia.GradientShader.MakeRadial(
             skia.Point(UNIT / 2, UNIT * 0.47), UNIT * 0.42,
             [color(p.accent, 0.55), color(p.accent, 0.0)], [0.45, 1.0])
-        canvas.drawCircle(UNIT / 2, UNIT * 0.47, UNIT * 0.42, skia.Paint(AntiAlias=True, Shader=disc))
+        canvas.drawCircle(UNIT / 2, UNIT * 0.47, UNIT * 0.42,
+                          skia.Paint(AntiAlias=True, Shader=disc))
         canvas.restore()
         self._surface.flushAndSubmit()
         return self._pixels.copy()

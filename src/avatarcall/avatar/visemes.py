@@ -100,7 +100,8 @@ def _smoothstep(x: float) -> float:
 
 @dataclass(frozen=True)
 class VisemeEvent:
-    """One mouth shape held from ``start`` to ``end`` seconds; ``stressed`` marks a stressed syllable."""
+    """One mouth shape held from ``start`` to ``end`` seconds (``stressed``: in a stressed
+    syllable)."""
 
     start: float
     end: float
@@ -217,7 +218,7 @@ class VisemeTimeline:
         return self._segments[i].viseme if 0 <= i < len(self._segments) else Viseme.REST
 
     def matrix(self, step: float, count: int, start: float = 0.0) -> np.ndarray:
-        """Weights sampled every ``step`` seconds: shape (count, 9), columns in ``VISEMES`` order."""
+        """Weights sampled every ``step`` seconds: shape (count, 9), ``VISEMES`` order."""
         out = np.zeros((count, len(VISEMES)), dtype=np.float32)
         for k in range(count):
             for v, w in self.weights_at(start + k * step).items():
@@ -228,7 +229,8 @@ class VisemeTimeline:
 
     def shifted(self, offset: float) -> VisemeTimeline:
         return VisemeTimeline(
-            (VisemeEvent(e.start + offset, e.end + offset, e.viseme, e.stressed) for e in self.events),
+            (VisemeEvent(e.start + offset, e.end + offset, e.viseme, e.stressed)
+             for e in self.events),
             self.fade,
         )
 

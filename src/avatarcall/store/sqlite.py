@@ -140,6 +140,24 @@ class CallStore:
         )
         return [CallEventRecord(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
+    async def events_between(self, since: float, until: float,
+                             kinds: tuple[str, ...] = ()) -> list[CallEventRecord]:
+        """Events of every call in [since, until), optionally only of these kinds."""
+        where, args = "at >= ? AND at < ?", [since, until]
+        if kinds:
+            where += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args += list(kinds)
+        rows = await self._run(
+            lambda db: db.execute(
+                f"SELECT call_id, at, kind, detail FROM call_events WHERE {where} ORDER BY at, id", args
+            ).fetchall()
+        )
+        return [CallEventRecord(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    async def calls_between(self, since: float, until: float, limit: int = 200) -> list[Call]:
+        calls = await self._load("WHERE created_at >= ? AND created_at < ?", (since, until))
+        return calls[-limit:]
+
     async def load_call(self, call_id: str) -> Call | None:
         calls = await self._load("WHERE id=?", (call_id,))
         return calls[0] if calls else None

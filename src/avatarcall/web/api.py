@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import asdict
 from typing import Literal
 
-from fastapi import APIRouter, Cookie, Request, Response
+from fastapi import APIRouter, Cookie, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from avatarcall import report
 from avatarcall.avatar.phrases import pick_language
 from avatarcall.calls.models import Role
-from avatarcall.errors import AvatarUnavailable, NotAllowed, Unauthenticated, UnknownCall
+from avatarcall.errors import (
+    AvatarUnavailable,
+    BadMessage,
+    NotAllowed,
+    Unauthenticated,
+    UnknownCall,
+)
 from avatarcall.web.identity import AGENT_COOKIE, AGENT_SESSION_TTL
 
 router = APIRouter()
@@ -34,6 +43,7 @@ class Login(BaseModel):
 class AgentInfo(BaseModel):
     name: str
     role: Literal["agent"] = "agent"
+    admin: bool = False
 
 
 class Fault(BaseModel):
@@ -73,9 +83,10 @@ async def login(body: Login, request: Request, response: Response) -> AgentInfo:
     services = request.app.state.services
     if not services.agents.check(body.name, body.password):
         raise Unauthenticated("Wrong name or password.", code="bad_login")
-    response.set_cookie(AGENT_COOKIE, services.auth.agent_cookie(body.name), max_age=AGENT_SESSION_TTL,
+    admin = services.agents.is_admin(body.name)
+    response.set_cookie(AGENT_COOKIE, services.auth.agent_cookie(body.name, admin), max_age=AGENT_SESSION_TTL,
                         httponly=True, samesite="strict", secure=request.url.scheme == "https")
-    return AgentInfo(name=body.name)
+    return AgentInfo(name=body.name, admin=admin)
 
 
 @router.post("/api/logout")
@@ -87,7 +98,7 @@ async def logout(response: Response) -> dict[str, bool]:
 @router.get("/api/me", response_model=AgentInfo)
 async def me(request: Request, avatarcall_agent: str | None = Cookie(default=None)) -> AgentInfo:
     who = request.app.state.services.auth.agent(avatarcall_agent)
-    return AgentInfo(name=who.name)
+    return AgentInfo(name=who.name, admin=who.admin)
 
 
 @router.get("/api/calls/{call_id}")
@@ -131,3 +142,25 @@ async def drop_signaling(call_id: str, body: Drop, request: Request) -> dict[str
         raise NotAllowed("Fault injection is off (AVATARCALL_FAULT_INJECTION).")
     services.calls.get(call_id)
     return {"ok": services.calls.drop(call_id, Role(body.role))}
+
+
+@router.get("/api/admin/report")
+async def admin_report(request: Request, since: float | None = None, until: float | None = None,
+                       buckets: int = Query(default=24, ge=1, le=200),
+                       avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, object]:
+    """The report's two tables and their series over time, from stored events (admins)."""
+    services = request.app.state.services
+    services.auth.admin(avatarcall_agent)
+    until = until or time.time()
+    since = since if since is not None else until - 24 * 3600
+    if since >= until:
+        raise BadMessage("'since' must be before 'until'.")
+    events = await services.store.events_between(since, until, report.REPORT_KINDS)
+    built = report.build(events, since, until, buckets)
+    calls = await services.store.calls_between(since, until)
+    return {
+        **asdict(built),
+        "calls": [{"call_id": c.id, "created_at": c.created_at, "state": c.state.value,
+                   "agent": c.agent.name if c.agent else None, "end_reason": c.end_reason}
+                  for c in reversed(calls)],
+    }

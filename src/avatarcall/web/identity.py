@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass
 
 from avatarcall.calls.models import Role
-from avatarcall.errors import Unauthenticated
+from avatarcall.errors import NotAllowed, Unauthenticated
 from avatarcall.tokens import TokenSigner
 
 AGENT_COOKIE = "avatarcall_agent"
@@ -19,6 +19,7 @@ class Identity:
     role: Role
     name: str
     call_id: str | None = None
+    admin: bool = False
 
 
 class AgentDirectory:
@@ -26,6 +27,10 @@ class AgentDirectory:
 
     def __init__(self, demo: tuple[str, str]) -> None:
         self._demo = demo
+
+    def is_admin(self, name: str) -> bool:
+        """The demo agent of the embedded default may see /admin."""
+        return hmac.compare_digest(name.encode(), self._demo[0].encode())
 
     def check(self, name: str, password: str) -> bool:
         demo_name, demo_password = self._demo
@@ -38,8 +43,8 @@ class Authenticator:
     def __init__(self, signer: TokenSigner) -> None:
         self._signer = signer
 
-    def agent_cookie(self, name: str) -> str:
-        return self._signer.sign({"kind": "agent", "name": name}, AGENT_SESSION_TTL)
+    def agent_cookie(self, name: str, admin: bool = False) -> str:
+        return self._signer.sign({"kind": "agent", "name": name, "admin": admin}, AGENT_SESSION_TTL)
 
     def customer_token(self, call_id: str, name: str) -> str:
         return self._signer.sign({"kind": "customer", "call": call_id, "name": name},
@@ -69,4 +74,10 @@ class Authenticator:
         if not cookie:
             raise Unauthenticated("Sign in first.")
         payload = self._signer.verify(cookie, "agent")
-        return Identity(Role.AGENT, str(payload["name"]))
+        return Identity(Role.AGENT, str(payload["name"]), admin=bool(payload.get("admin")))
+
+    def admin(self, cookie: str | None) -> Identity:
+        who = self.agent(cookie)
+        if not who.admin:
+            raise NotAllowed("This page is for administrators.")
+        return who

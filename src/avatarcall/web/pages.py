@@ -20,3 +20,13 @@ async def customer_page() -> FileResponse:
 @router.get("/agent", include_in_schema=False)
 async def agent_page() -> FileResponse:
     return FileResponse(str(STATIC / "app" / "agent.html"))
+
+
+@router.get("/admin", include_in_schema=False)
+async def admin_page() -> FileResponse:
+    return FileResponse(str(STATIC / "app" / "admin.html"))
+
+
+@router.get("/diagnostics", include_in_schema=False)
+async def diagnostics_page() -> FileResponse:
+    return FileResponse(str(STATIC / "app" / "diagnostics.html"))

@@ -41,8 +41,9 @@ def load_character(name: str = "ava", palette: Mapping[str, str] | None = None,
 
     ``image_dir`` is where a deployment keeps its own characters: a folder of character folders
     (``image_dir/<name>/base.png`` ...), or one character folder itself, used when ``name`` is
-    its folder's name or not a built-in name. An image character wins over a built-in one. ``palette`` overrides colours by
-    name (see ``Palette``); for an image character only the background ones matter.
+    its folder's name or not a built-in name. An image character wins over a built-in one.
+    ``palette`` overrides colours by name (see ``Palette``); for an image character only the
+    background ones matter.
     """
     if image_dir is not None:
         folder = Path(image_dir)

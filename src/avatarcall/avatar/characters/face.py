@@ -135,8 +135,8 @@ class VectorCharacter:
         shade.moveTo(CX - g.neck_w - 10, g.jaw_y - 20)
         shade.lineTo(CX + g.neck_w + 10, g.jaw_y - 20)
         shade.lineTo(CX + g.neck_w + 10, g.chin - 8)
-        shade.cubicTo(CX + 18, g.chin + 24 + mouth.jaw * 0.5, CX - 18, g.chin + 24 + mouth.jaw * 0.5,
-                      CX - g.neck_w - 10, g.chin - 8)
+        low = g.chin + 24 + mouth.jaw * 0.5
+        shade.cubicTo(CX + 18, low, CX - 18, low, CX - g.neck_w - 10, g.chin - 8)
         shade.close()
         canvas.drawPath(shade, blurred(pal.skin_shadow, 1.0, 3.0))
         canvas.restore()
@@ -149,7 +149,8 @@ class VectorCharacter:
         p.moveTo(CX, g.top)
         p.cubicTo(CX + g.temple * 0.62, g.top, CX + g.temple, g.top + 44, CX + g.temple,
                   g.top + 100)
-        p.cubicTo(CX + g.temple, g.cheek_y, CX + g.jaw + 8, jaw_y - 20, CX + g.jaw * 0.72, jaw_y + 12)
+        p.cubicTo(CX + g.temple, g.cheek_y, CX + g.jaw + 8, jaw_y - 20,
+                  CX + g.jaw * 0.72, jaw_y + 12)
         p.cubicTo(CX + g.jaw * 0.45, chin - 12, CX + g.chin_w, chin, CX, chin)
         p.cubicTo(CX - g.chin_w, chin, CX - g.jaw * 0.45, chin - 12, CX - g.jaw * 0.72, jaw_y + 12)
         p.cubicTo(CX - g.jaw - 8, jaw_y - 20, CX - g.temple, g.cheek_y, CX - g.temple, g.top + 100)
@@ -177,10 +178,10 @@ class VectorCharacter:
         canvas.save()
         canvas.clipPath(head, doAntiAlias=True)
         # Form shading: the side away from the light and under the cheekbones.
-        soft_oval(canvas, skia.Rect(CX + g.temple - 44, g.top + 20, CX + g.temple + 56, g.chin + 30),
-                  pal.skin_shadow, 0.75, 0.35)
-        soft_oval(canvas, skia.Rect(CX - g.temple - 52, g.top + 40, CX - g.temple + 30, g.chin + 20),
-                  pal.skin_shadow, 0.4, 0.3)
+        right = skia.Rect(CX + g.temple - 44, g.top + 20, CX + g.temple + 56, g.chin + 30)
+        left = skia.Rect(CX - g.temple - 52, g.top + 40, CX - g.temple + 30, g.chin + 20)
+        soft_oval(canvas, right, pal.skin_shadow, 0.75, 0.35)
+        soft_oval(canvas, left, pal.skin_shadow, 0.4, 0.3)
         canvas.restore()
 
         canvas.save()
@@ -238,7 +239,8 @@ class VectorCharacter:
                 r = g.iris_r
                 iris = skia.Paint(AntiAlias=True, Shader=skia.GradientShader.MakeRadial(
                     skia.Point(ix, iy + 2), r,
-                    [color(mix(pal.iris, "#ffffff", 0.25)), color(pal.iris), color(mix(pal.iris, "#000000", 0.45))],
+                    [color(mix(pal.iris, "#ffffff", 0.25)), color(pal.iris),
+                     color(mix(pal.iris, "#000000", 0.45))],
                     [0.0, 0.6, 1.0]))
                 canvas.drawCircle(ix, iy, r, iris)
                 canvas.drawCircle(ix, iy, r * 0.46, fill("#1b1414"))
@@ -247,7 +249,8 @@ class VectorCharacter:
                 # The upper lid casts a soft shadow on the eyeball.
                 canvas.drawPath(upper, skia.Paint(
                     AntiAlias=True, Color=color(pal.lash, 0.22), Style=skia.Paint.kStroke_Style,
-                    StrokeWidth=7.0, MaskFilter=skia.MaskFilter.MakeBlur(skia.kNormal_BlurStyle, 2.0)))
+                    StrokeWidth=7.0,
+                    MaskFilter=skia.MaskFilter.MakeBlur(skia.kNormal_BlurStyle, 2.0)))
                 canvas.restore()
             # Lash line, thicker towards the outer corner.
             canvas.drawPath(upper, stroke(pal.lash, 3.2 if g.lashes else 2.6))

@@ -56,7 +56,8 @@ def is_image_character(folder: Path) -> bool:
 class ImageCharacter:
     """Composites the PNG layers of ``folder``; the figure breathes and sways as a whole."""
 
-    def __init__(self, folder: Path, palette: Palette | None = None, name: str | None = None) -> None:
+    def __init__(self, folder: Path, palette: Palette | None = None,
+                 name: str | None = None) -> None:
         self.folder = Path(folder)
         self.name = name or self.folder.name
         self.palette = palette or Palette()
