@@ -26,7 +26,7 @@ from aiortc import (
 )
 
 from avatarcall.ice import IceConfig, TurnPool, for_aiortc, grant, mint, render_config
-from avatarcall.testing.coturn import Coturn, free_port, start_coturn, stun_binding_answered
+from avatarcall.testing.coturn import Coturn, start_coturn, stun_binding_answered
 
 
 @pytest.fixture
@@ -173,23 +173,12 @@ def test_every_option_written_is_one_this_turnserver_knows(tmp_path: Path) -> No
 
 async def test_turns_over_tls(tmp_path: Path, secret: str) -> None:
     cert, key = _self_signed(tmp_path)
-    port = tls_port = free_port()
-    while tls_port == port:
-        tls_port = free_port()
-    directory = tmp_path / "tls"
-    directory.mkdir()
-    server = Coturn(port=port, secret=secret, realm="avatarcall.test", directory=directory,
-                    binary="turnserver")
-    server.config_path.write_text(render_config(
-        "avatarcall.test", secret, "127.0.0.1", port=port, tls_port=tls_port, cert=cert, pkey=key,
-        relay_min_port=31000, relay_max_port=31099, userdb=directory / "turndb",
-        pidfile=server.pid_path))
-    with server:
-        server.start()
+    with start_coturn(tmp_path / "tls", secret, cert=cert, pkey=key) as server:
+        assert server.tls_port is not None and server.tls_url.startswith("turns:")
         context = ssl.create_default_context(cafile=str(cert))
         context.check_hostname = False  # the certificate names no host; it is pinned by cafile
         credential = mint(secret, "tls-user", now=time.time())
-        transport, protocol = await _allocate(("127.0.0.1", tls_port), credential.username,
+        transport, protocol = await _allocate(("127.0.0.1", server.tls_port), credential.username,
                                               credential.password, ssl=context, transport="tcp")
         assert transport.get_extra_info("sockname")[0] == "127.0.0.1"
         await _close(transport, protocol)

@@ -7,13 +7,14 @@ import itertools
 import pytest
 
 from avatarcall.calls import (
-    AfterMode, AvatarPlan, AvatarView, CallState, DuringMode, agent_view, customer_view,
+    AfterMode, AvatarPlan, AvatarView, CallState, DuringMode, agent_view, agent_voice, customer_view,
 )
 
 S, V = CallState, AvatarView
 ACTIVE = [S.CONNECTING, S.CONNECTED, S.RECONNECTING]
 PLANS = [AvatarPlan(during=d, after=a) for d, a in itertools.product(DuringMode, AfterMode)]
-DURING = {DuringMode.OFF: V.OFF, DuringMode.BESIDE: V.STREAM, DuringMode.OVERLAY: V.OVERLAY}
+DURING = {DuringMode.OFF: V.OFF, DuringMode.BESIDE: V.STREAM, DuringMode.OVERLAY: V.OVERLAY,
+          DuringMode.AS_AGENT: V.STREAM}
 AFTER = {AfterMode.CONCLUSION: V.STREAM, AfterMode.OFF: V.OFF}
 
 
@@ -43,3 +44,9 @@ def test_plan_built_from_wire_strings_behaves_like_enums() -> None:
     plan = AvatarPlan.model_validate({"during": "overlay", "after": "off"})
     assert customer_view(S.CONNECTED, plan) is V.OVERLAY
     assert customer_view(S.ENDED, plan) is V.OFF
+
+
+@pytest.mark.parametrize(("state", "plan"), list(itertools.product(list(CallState), PLANS)))
+def test_the_agents_voice_drives_the_avatar_only_in_as_agent_during_the_call(
+        state: CallState, plan: AvatarPlan) -> None:
+    assert agent_voice(state, plan) is (state in ACTIVE and plan.during is DuringMode.AS_AGENT)

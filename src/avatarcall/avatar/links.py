@@ -16,6 +16,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.mediastreams import MediaStreamTrack
 
 from avatarcall.avatar.session import AvatarSession, Viewer
 from avatarcall.config import IceServer
@@ -60,9 +61,20 @@ class AvatarLink:
         offer_sdp: str,
         ice_servers: list[IceServer],
         on_state: Callable[[AvatarLink, str], None],
+        accept_voice: bool = False,
     ) -> tuple[AvatarLink, str]:
-        """Answer the page's offer; the answer carries every candidate (no trickle in aiortc)."""
+        """Answer the page's offer; the answer carries every candidate (no trickle in aiortc).
+
+        With ``accept_voice``, audio the page sends (the agent's microphone) becomes the
+        avatar's voice; otherwise the link only sends.
+        """
         pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        if accept_voice:
+            @pc.on("track")
+            def _voice(track: MediaStreamTrack) -> None:
+                if track.kind == "audio":
+                    session.attach_voice(track)
+
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except Exception as exc:
@@ -77,7 +89,8 @@ class AvatarLink:
         for transceiver in pc.getTransceivers():
             track = viewer.video if transceiver.kind == "video" else viewer.audio
             transceiver.sender.replaceTrack(track)
-            transceiver.direction = "sendonly"
+            voice = accept_voice and transceiver.kind == "audio"
+            transceiver.direction = "sendrecv" if voice else "sendonly"
         try:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:

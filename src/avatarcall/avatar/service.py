@@ -106,7 +106,7 @@ class AvatarService:
             del self._sessions[session.call_id]
 
     async def connect(self, call_id: str, epoch: int, viewer: str, audience: bool,
-                      offer_sdp: str) -> str:
+                      offer_sdp: str, accept_voice: bool = False) -> str:
         """Answer a viewer's offer for the session of ``epoch``; replaces that viewer's old link."""
         session = self.get(call_id)
         if session is None or session.epoch != epoch:
@@ -115,7 +115,7 @@ class AvatarService:
         if old is not None:
             await old.close()
         link, answer = await AvatarLink.answer(session, viewer, audience, offer_sdp, self._ice,
-                                               self._link_state)
+                                               self._link_state, accept_voice=accept_voice)
         self._links[(call_id, viewer)] = link
         return answer
 

@@ -14,17 +14,21 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Protocol
 
 import av
 import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from avatarcall.avatar.encoder import EncodedFrame, SharedVp8Encoder
 from avatarcall.avatar.motion import FacePose, IdleMotion
-from avatarcall.avatar.renderer import Renderer
+from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
 from avatarcall.avatar.timeline import SpeechTimeline
 from avatarcall.avatar.tracks import FanoutAudioTrack, PacketVideoTrack
+from avatarcall.avatar.visemes import Viseme
+from avatarcall.avatar.voice import LiveVoice, frame_to_mono
 from avatarcall.errors import AvatarCallError, AvatarCrashed, AvatarStopped
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,9 @@ class SessionConfig:
     fps: int = 25
     bitrate: int = 800_000
     keyframe_interval: float = 2.0
+    character: str = "ava"
+    palette: tuple[tuple[str, str], ...] = ()
+    image_dir: Path | None = None
 
 
 @dataclass
@@ -99,7 +106,8 @@ class AvatarSession:
         self._executor = executor
         self._on_failure = on_failure
         self._observer = observer
-        self._renderer = Renderer(config.size)
+        self._renderer = make_renderer(config.character, config.size, dict(config.palette) or None,
+                                       config.image_dir)
         self._encoder = SharedVp8Encoder(config.size, config.size, config.bitrate)
         self._motion = IdleMotion(seed=hash((call_id, epoch)) & 0xFFFF)
         self._timeline = SpeechTimeline()
@@ -109,6 +117,10 @@ class AvatarSession:
         self._fault: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._speech_tasks: set[asyncio.Task[None]] = set()
+        self._voice: LiveVoice | None = None
+        self._voice_task: asyncio.Task[None] | None = None
+        # Lips of the live voice per played audio chunk, looked up by the video loop.
+        self._voice_lips: dict[int, tuple[dict[Viseme, float], bool]] = {}
         self._t0 = 0.0
         self._audio_pos = 0
         self._closed = False
@@ -132,7 +144,8 @@ class AvatarSession:
         if error is not None and self.error is None:
             self.error = error
         current = asyncio.current_task()
-        tasks = [t for t in (*self._tasks, *self._speech_tasks) if t is not current]
+        extra = [self._voice_task] if self._voice_task is not None else []
+        tasks = [t for t in (*self._tasks, *self._speech_tasks, *extra) if t is not current]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -196,25 +209,71 @@ class AvatarSession:
     # --- speech ----------------------------------------------------------------------
 
     def say(self, text: str, *, when_watched: bool = False) -> None:
-        """Speak ``text``; with ``when_watched``, wait until the customer's avatar is connected."""
+        """Speak ``text``, cutting off whatever the avatar was saying.
+
+        With ``when_watched``, wait until the customer's avatar is connected (a greeting).
+        """
         if self._closed:
             return
         if when_watched and not any(v.audience and v.connected for v in self._viewers.values()):
             self._pending.append(text)
             return
+        self.interrupt()
         task = asyncio.get_running_loop().create_task(self._speak(text))
         self._speech_tasks.add(task)
         task.add_done_callback(self._speech_tasks.discard)
 
+    def interrupt(self) -> None:
+        """Stop speaking now: synthesis cancelled, the timeline cut, queued audio dropped."""
+        for task in list(self._speech_tasks):
+            task.cancel()
+        self._timeline.clear(self._audio_pos)
+        for viewer in self._viewers.values():
+            viewer.audio.flush()
+
     async def _speak(self, text: str) -> None:
+        """Synthesise sentence by sentence, scheduling each as soon as it is ready."""
         loop = asyncio.get_running_loop()
         try:
-            speech = await loop.run_in_executor(self._executor, self._synth.synthesize, text, self.language)
+            chunks = await loop.run_in_executor(
+                self._executor, self._synth.synthesize_stream, text, self.language)
+            while True:
+                chunk = await loop.run_in_executor(self._executor, next, chunks, None)
+                if chunk is None or self._closed:
+                    return
+                self._timeline.schedule(chunk, self._audio_pos + SPEECH_LEAD)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             log.exception("speech synthesis failed call=%s", self.call_id)
-            return
-        if not self._closed:
-            self._timeline.schedule(speech, self._audio_pos + SPEECH_LEAD)
+
+    # --- the agent's live voice (avatar mode "as-agent") ---------------------------------
+
+    def attach_voice(self, track: MediaStreamTrack) -> None:
+        """Speak with this voice (the agent's microphone); it interrupts synthesised speech."""
+        self.detach_voice()
+        self._voice = LiveVoice()
+        self._voice_task = asyncio.get_running_loop().create_task(
+            self._pump_voice(track, self._voice), name=f"avatar-voice-{self.call_id}")
+
+    def detach_voice(self) -> None:
+        if self._voice_task is not None:
+            self._voice_task.cancel()
+        self._voice_task = None
+        self._voice = None
+        self._voice_lips.clear()
+
+    @property
+    def voice_attached(self) -> bool:
+        return self._voice is not None
+
+    async def _pump_voice(self, track: MediaStreamTrack, voice: LiveVoice) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                voice.feed(frame_to_mono(frame))
+        except MediaStreamError:
+            log.info("agent voice ended call=%s", self.call_id)
 
     @property
     def speaking(self) -> bool:
@@ -250,6 +309,15 @@ class AvatarSession:
             while k <= due:
                 pos = k * AUDIO_CHUNK
                 samples = self._timeline.read(pos, AUDIO_CHUNK)
+                if self._voice is not None:
+                    voiced = self._voice.take(AUDIO_CHUNK)
+                    weights, stressed, talking = self._voice.lips(voiced)
+                    self._voice_lips[k] = (weights, stressed)
+                    self._voice_lips.pop(k - 50, None)
+                    if talking and self._timeline.speaking(pos):
+                        self.interrupt()  # the agent starts talking: the avatar's own speech stops
+                        samples = np.zeros(AUDIO_CHUNK, dtype=np.float32)
+                    samples = samples + voiced
                 pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
                 frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
                 frame.sample_rate = SAMPLE_RATE
@@ -278,7 +346,7 @@ class AvatarSession:
                 n = due
             t = n / fps
             at = int(t * SAMPLE_RATE)
-            pose = self._motion.pose(t, self._timeline.mouth(at), self._timeline.speaking(at))
+            pose = self._pose(t, at)
             if self._viewers:
                 keyframe = self._keyframe_wanted or n % keyframe_every == 0
                 self._keyframe_wanted = False
@@ -289,6 +357,17 @@ class AvatarSession:
                     for viewer in list(self._viewers.values()):
                         viewer.video.push(encoded)
             n += 1
+
+    def _pose(self, t: float, at: int) -> FacePose:
+        """The face for instant ``t`` (sample ``at``): the live voice's lips, else the timeline's."""
+        lips = self._voice_lips.get(at // AUDIO_CHUNK) if self._voice is not None else None
+        if lips is not None and not self._timeline.speaking(at):
+            weights, stressed = lips
+            speaking = weights.get(Viseme.REST, 0.0) < 0.5
+            return self._motion.pose(t, speaking=speaking, visemes=weights, stressed=stressed)
+        weights, stressed = self._timeline.visemes_at(at)
+        return self._motion.pose(t, speaking=self._timeline.speaking(at), visemes=weights,
+                                 stressed=stressed)
 
     def _render_and_encode(self, pose: FacePose, pts: int, keyframe: bool) -> EncodedFrame | None:
         if self._fault == "crash":

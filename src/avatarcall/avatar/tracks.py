@@ -80,6 +80,11 @@ class FanoutAudioTrack(MediaStreamTrack):
             self._queue.get_nowait()
         self._queue.put_nowait(frame)
 
+    def flush(self) -> None:
+        """Drop audio not yet sent (an interruption must be heard at once)."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
     async def recv(self) -> av.AudioFrame:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError

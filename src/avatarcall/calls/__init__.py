@@ -7,6 +7,7 @@ from avatarcall.calls.plan import (
     AvatarView,
     DuringMode,
     agent_view,
+    agent_voice,
     customer_view,
 )
 from avatarcall.calls.state import CallEvent, CallState, apply, is_active
@@ -22,6 +23,7 @@ __all__ = [
     "Participant",
     "Role",
     "agent_view",
+    "agent_voice",
     "apply",
     "customer_view",
     "is_active",

@@ -13,6 +13,7 @@ class DuringMode(StrEnum):
     OFF = "off"
     BESIDE = "beside"
     OVERLAY = "overlay"
+    AS_AGENT = "as-agent"  # the customer sees the avatar instead of the agent, with the agent's voice
 
 
 class AfterMode(StrEnum):
@@ -42,6 +43,7 @@ def customer_view(state: CallState, plan: AvatarPlan) -> AvatarView:
             DuringMode.OFF: AvatarView.OFF,
             DuringMode.BESIDE: AvatarView.STREAM,
             DuringMode.OVERLAY: AvatarView.OVERLAY,
+            DuringMode.AS_AGENT: AvatarView.STREAM,
         }[plan.during]
     return AvatarView.STREAM if plan.after is AfterMode.CONCLUSION else AvatarView.OFF
 
@@ -51,3 +53,8 @@ def agent_view(state: CallState, plan: AvatarPlan) -> AvatarView:
     if not is_active(state):
         return AvatarView.OFF
     return customer_view(state, plan)
+
+
+def agent_voice(state: CallState, plan: AvatarPlan) -> bool:
+    """Whether the avatar speaks with the agent's live voice now."""
+    return is_active(state) and plan.during is DuringMode.AS_AGENT

@@ -15,7 +15,14 @@ from typing import Any, Protocol
 from avatarcall.avatar.phrases import phrase
 from avatarcall.avatar.service import AvatarEvent, AvatarLinkState, AvatarService
 from avatarcall.calls.models import Call, Participant, Role
-from avatarcall.calls.plan import AfterMode, AvatarPlan, AvatarView, agent_view, customer_view
+from avatarcall.calls.plan import (
+    AfterMode,
+    AvatarPlan,
+    AvatarView,
+    agent_view,
+    agent_voice,
+    customer_view,
+)
 from avatarcall.calls.scorecard import Scorecard
 from avatarcall.calls.state import CallEvent, CallState, is_active
 from avatarcall.calls.telemetry import TelemetrySink
@@ -59,7 +66,7 @@ class CallService:
         self._lobby: set[Peer] = set()
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._restarts: dict[str, int] = {}
-        self._views: dict[tuple[str, Role], tuple[AvatarView, int]] = {}
+        self._views: dict[tuple[str, Role], tuple[AvatarView, int, str]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._ice_call = ice_servers_call or []
         self._ice_avatar = ice_servers_avatar or []
@@ -410,18 +417,23 @@ class CallService:
     def _push_views(self, call: Call) -> None:
         """Tell each page of the call what its avatar slot shows now (only when it changed)."""
         epoch = self.avatars.epoch(call.id)
+        voice = "agent" if agent_voice(call.state, call.plan) else "tts"
+        session = self.avatars.get(call.id)
+        if session is not None and voice == "tts" and session.voice_attached:
+            session.detach_voice()
         for role, peer in self._peers.get(call.id, {}).items():
             view = customer_view(call.state, call.plan) if role is Role.CUSTOMER \
                 else agent_view(call.state, call.plan)
-            if self._views.get((call.id, role)) == (view, epoch):
+            if self._views.get((call.id, role)) == (view, epoch, voice):
                 continue
-            self._views[(call.id, role)] = (view, epoch)
-            peer.send(m.AvatarViewChanged(call_id=call.id, view=view, epoch=epoch,
+            self._views[(call.id, role)] = (view, epoch, voice)
+            peer.send(m.AvatarViewChanged(call_id=call.id, view=view, epoch=epoch, voice=voice,
                                           during=call.plan.during, after=call.plan.after))
 
     async def _avatar_offer(self, peer: Peer, call: Call, msg: m.AvatarOffer) -> None:
+        voice = peer.role is Role.AGENT and agent_voice(call.state, call.plan)
         answer = await self.avatars.connect(call.id, msg.epoch, peer.role.value,
-                                            peer.role is Role.CUSTOMER, msg.sdp)
+                                            peer.role is Role.CUSTOMER, msg.sdp, accept_voice=voice)
         peer.send(m.AvatarAnswer(call_id=call.id, epoch=msg.epoch, sdp=answer))
 
     async def _restart_avatar(self, call: Call) -> None:

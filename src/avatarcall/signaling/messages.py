@@ -248,6 +248,7 @@ class AvatarViewChanged(_Message):
     epoch: int
     during: DuringMode
     after: AfterMode
+    voice: Literal["tts", "agent"] = "tts"
 
 
 class AvatarAnswer(_Message):

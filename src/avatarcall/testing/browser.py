@@ -205,3 +205,80 @@ async def frames_decoded(person: Person, which: str = "remote-video") -> int:
 
 async def call_id_of(customer: Person) -> str:
     return str(await customer.page.evaluate("document.body.dataset.callId"))
+
+
+# Mouth openness (share of dark pixels in the mouth region of each presented frame) and the
+# avatar stream's sound level, both on the page's clock, for ``ms`` milliseconds.
+LIPSYNC_PROBE = """
+async ([testid, ms, roi]) => {
+  const video = document.querySelector(`[data-testid="${testid}"]`);
+  const stream = video.srcObject;
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 512;
+  ctx.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  const canvas = document.createElement('canvas');
+  const [x, y, w, h] = roi;
+  canvas.width = w; canvas.height = h;
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  const mouth = [], audio = [];
+  const end = performance.now() + ms;
+  const timer = setInterval(() => {
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const v of buf) sum += v * v;
+    // The analyser holds the last 512 samples: their middle played ~5 ms ago, plus output latency.
+    audio.push([performance.now() - 1000 * (256 / ctx.sampleRate + (ctx.outputLatency || 0)),
+                Math.sqrt(sum / buf.length)]);
+  }, 5);
+  await new Promise((resolve) => {
+    const onFrame = (now, meta) => {
+      const scale = video.videoWidth / 512;
+      g.drawImage(video, x * scale, y * scale, w * scale, h * scale, 0, 0, w, h);
+      const d = g.getImageData(0, 0, w, h).data;
+      let dark = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] < 240) dark += 1;
+      mouth.push([meta.expectedDisplayTime ?? now, dark / (w * h)]);
+      if (performance.now() < end) video.requestVideoFrameCallback(onFrame); else resolve();
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+  clearInterval(timer);
+  await ctx.close();
+  return { mouth, audio };
+}
+"""
+
+MOUTH_ROI = (206, 280, 100, 80)  # x, y, w, h on the 512x512 avatar
+
+
+async def lipsync_series(person: Person, ms: int, which: str = "avatar-video",
+                         roi: tuple[int, int, int, int] = MOUTH_ROI) -> dict[str, list[list[float]]]:
+    return await person.page.evaluate(LIPSYNC_PROBE, [which, ms, list(roi)])
+
+
+def best_lag(series: dict[str, list[list[float]]], max_lag_ms: int = 300,
+             step_ms: int = 10) -> tuple[float, float]:
+    """(lag_ms, correlation) maximising the correlation of mouth openness with sound level.
+
+    A positive lag means the mouth moves after the sound.
+    """
+    import numpy as np
+
+    mouth = np.array(series["mouth"], dtype=float)
+    audio = np.array(series["audio"], dtype=float)
+    t0 = max(mouth[0, 0], audio[0, 0]) + max_lag_ms
+    t1 = min(mouth[-1, 0], audio[-1, 0]) - max_lag_ms
+    grid = np.arange(t0, t1, step_ms)
+    # Smooth the sound over one video frame, as the mouth can only change once per frame.
+    level = np.interp(grid, audio[:, 0], audio[:, 1])
+    best = (0.0, -1.0)
+    for lag in range(-max_lag_ms, max_lag_ms + 1, step_ms):
+        opening = np.interp(grid + lag, mouth[:, 0], mouth[:, 1])
+        if opening.std() == 0 or level.std() == 0:
+            continue
+        corr = float(np.corrcoef(opening, np.convolve(level, np.ones(4) / 4, mode="same"))[0, 1])
+        if corr > best[1]:
+            best = (float(lag), corr)
+    return best

@@ -89,6 +89,8 @@ class Coturn:
     realm: str
     directory: Path
     binary: str
+    tls_port: int | None = None
+    """Where ``turns:`` listens, when started with a certificate."""
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _paused: bool = field(default=False, repr=False)
 
@@ -107,6 +109,12 @@ class Coturn:
     @property
     def tcp_url(self) -> str:
         return f"turn:{HOST}:{self.port}?transport=tcp"
+
+    @property
+    def tls_url(self) -> str:
+        if self.tls_port is None:
+            raise RuntimeError("this coturn was started without a certificate")
+        return f"turns:{HOST}:{self.tls_port}?transport=tcp"
 
     @property
     def config_path(self) -> Path:
@@ -129,7 +137,7 @@ class Coturn:
         return self._paused
 
     def start(self, timeout: float = 10.0) -> None:
-        """Run coturn (again, on the same port) and return once it answers STUN."""
+        """Run coturn (again, on the same ports); return once it answers STUN and takes TCP."""
         if self.running:
             raise RuntimeError(f"coturn on port {self.port} is already running")
         with self.log_path.open("ab") as out:
@@ -140,7 +148,7 @@ class Coturn:
             )
         self._paused = False
         deadline = time.monotonic() + timeout
-        while not stun_binding_answered(self.port):
+        while not self._answering():
             if self._process.poll() is not None:
                 raise RuntimeError(
                     f"coturn exited with {self._process.returncode}:\n{self.log_tail()}")
@@ -148,6 +156,18 @@ class Coturn:
                 self.stop()
                 raise RuntimeError(f"coturn did not answer on port {self.port}:\n{self.log_tail()}")
         log.info("coturn %s ready on %s:%d", self._process.pid, HOST, self.port)
+
+    def _answering(self) -> bool:
+        # UDP and each TCP listener open one by one: wait for all of them.
+        if not stun_binding_answered(self.port):
+            return False
+        for port in (self.port, self.tls_port):
+            if port is not None:
+                try:
+                    socket.create_connection((HOST, port), timeout=0.2).close()
+                except OSError:
+                    return False
+        return True
 
     def stop(self) -> None:
         """End coturn; may be called twice, and works while it is paused."""
@@ -187,7 +207,10 @@ class Coturn:
     @staticmethod
     def _wait_threads(pid: int, stopped: bool, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
-        while _threads_stopped(pid) != stopped and time.monotonic() < deadline:
+        while _threads_stopped(pid) != stopped:
+            if time.monotonic() > deadline:
+                state = "stop" if stopped else "continue"
+                raise RuntimeError(f"coturn {pid}'s threads did not all {state}")
             time.sleep(0.005)
 
     def restart(self, timeout: float = 10.0) -> None:
@@ -209,11 +232,13 @@ class Coturn:
 
 
 def start_coturn(tmp_dir: Path, secret: str, port: int | None = None, *, realm: str = REALM,
-                 allow_loopback_peers: bool = True, verbose: bool = False) -> Coturn:
+                 allow_loopback_peers: bool = True, cert: Path | None = None,
+                 pkey: Path | None = None, verbose: bool = False) -> Coturn:
     """Write a test configuration into ``tmp_dir``; run coturn on ``127.0.0.1:port`` (free if None).
 
     ``allow_loopback_peers=False`` gives the production peer rules, under which
-    relaying to anything on 127.0.0.1 is refused (403 Forbidden IP).
+    relaying to anything on 127.0.0.1 is refused (403 Forbidden IP). With ``cert``
+    and ``pkey`` (PEM files) it also listens for ``turns:`` on a free port (``tls_url``).
     """
     binary = shutil.which("turnserver") or "/usr/sbin/turnserver"
     if not Path(binary).exists():
@@ -222,9 +247,15 @@ def start_coturn(tmp_dir: Path, secret: str, port: int | None = None, *, realm: 
     tmp_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     relay_min = random.randrange(20_000, 30_000 - _RELAY_PORTS)
-    coturn = Coturn(port=port, secret=secret, realm=realm, directory=tmp_dir, binary=binary)
+    tls_port = None
+    if cert is not None or pkey is not None:
+        tls_port = port
+        while tls_port == port:
+            tls_port = free_port()
+    coturn = Coturn(port=port, secret=secret, realm=realm, directory=tmp_dir, binary=binary,
+                    tls_port=tls_port)
     coturn.config_path.write_text(render_config(
-        realm, secret, HOST, port=port,
+        realm, secret, HOST, port=port, tls_port=tls_port, cert=cert, pkey=pkey,
         relay_min_port=relay_min, relay_max_port=relay_min + _RELAY_PORTS - 1,
         allow_loopback_peers=allow_loopback_peers,  # tests only: both peers live on 127.0.0.1
         pidfile=coturn.pid_path, userdb=tmp_dir / "turndb", verbose=verbose,

@@ -57,6 +57,7 @@ async function openConsole(name) {
   const telemetry = new Telemetry(session);
   call.onLink = (link) => telemetry.watchCallLink(link);
   const slot = new AvatarSlot(session, { video: $('avatar') });
+  slot.setVoiceTrack(localStream.getAudioTracks()[0] ?? null);
   telemetry.watchAvatarSlot(slot);
   $('avatar-retry').onclick = () => slot.retry();
   let iceCall = [];

@@ -73,9 +73,14 @@ async function startCall(savedTicket = null) {
     document.body.dataset.call = state;
   };
   slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
-  slot.on('view', ({ view }) => {
+  slot.on('view', ({ view, voice }) => {
     $('overlay').hidden = view !== 'overlay';
     document.body.dataset.avatar = view;
+    // "as-agent": the avatar speaks with the agent's voice; the agent's own sound is muted here
+    // (no double voice) and the avatar takes the agent's place on screen.
+    const asAgent = voice === 'agent';
+    document.body.dataset.voice = voice;
+    $('remote').muted = asAgent;
   });
   session.on('welcome', (msg) => {
     iceCall = msg.ice_servers_call;

@@ -17,8 +17,16 @@ export class AvatarLink extends Emitter {
 
   static EVENTS = ['state', 'stream'];
 
-  constructor(session, { callId, epoch, iceServers = [], relayOnly = false }) {
+  #voice;
+
+  /**
+   * @param {{callId: string, epoch: number, iceServers?: RTCIceServer[], relayOnly?: boolean,
+   *          voice?: MediaStreamTrack|null}} options  ``voice``: a microphone track the avatar
+   *          speaks with (the agent's, in the "as-agent" mode)
+   */
+  constructor(session, { callId, epoch, iceServers = [], relayOnly = false, voice = null }) {
     super(AvatarLink.EVENTS);
+    this.#voice = voice;
     this.#session = session;
     this.#callId = callId;
     this.#epoch = epoch;
@@ -48,7 +56,8 @@ export class AvatarLink extends Emitter {
       this.emit('state', state);
     };
     pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
+    if (this.#voice) pc.addTransceiver(this.#voice, { direction: 'sendrecv' });
+    else pc.addTransceiver('audio', { direction: 'recvonly' });
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc);
     if (this.#closed) throw new SdkError('closed', 'The avatar link was closed.');

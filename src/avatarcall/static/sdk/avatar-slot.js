@@ -24,6 +24,8 @@ export class AvatarSlot extends Emitter {
   #retryTimer = 0;
   #deadline = 0;
   #offs = [];
+  #voiceTrack = null;
+  #voice = 'tts';
 
   static EVENTS = ['state', 'view'];
 
@@ -46,6 +48,9 @@ export class AvatarSlot extends Emitter {
   get state() { return this.#state; }
   get view() { return this.#view; }
   get link() { return this.#link; }
+
+  /** The microphone to lend the avatar when the server asks for the agent's voice. */
+  setVoiceTrack(track) { this.#voiceTrack = track; }
 
   setIceServers(iceServers, relayOnly = this.#relayOnly) {
     this.#iceServers = iceServers;
@@ -74,12 +79,16 @@ export class AvatarSlot extends Emitter {
     this.emit('state', { state, ...extra });
   }
 
-  #onView({ call_id: callId, view, epoch }) {
+  #onView({ call_id: callId, view, epoch, voice = 'tts' }) {
     this.#callId = callId;
-    const sameStream = view === 'stream' && this.#view === 'stream' && epoch === this.#epoch && this.#link;
+    // A page that lends its voice needs a new link when that changes; a listener does not.
+    const sameVoice = !this.#voiceTrack || voice === this.#voice;
+    const sameStream = view === 'stream' && this.#view === 'stream' && epoch === this.#epoch
+      && this.#link && sameVoice;
     this.#view = view;
     this.#epoch = epoch;
-    this.emit('view', { view, epoch });
+    this.#voice = voice;
+    this.emit('view', { view, epoch, voice });
     if (sameStream) return;
     this.#teardown();
     if (view === 'stream') {
@@ -125,6 +134,7 @@ export class AvatarSlot extends Emitter {
   async #connect() {
     const link = new AvatarLink(this.#session, {
       callId: this.#callId, epoch: this.#epoch, iceServers: this.#iceServers, relayOnly: this.#relayOnly,
+      voice: this.#voice === 'agent' ? this.#voiceTrack : null,
     });
     this.#link = link;
     link.on('stream', (stream) => {

@@ -1,0 +1,103 @@
+"""Lips that follow the voice, seen and heard in the customer's page: the avatar's own speech,
+and the agent's live voice in the "as-agent" mode."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright, expect
+
+from avatarcall.avatar.speech import EspeakSynthesizer
+from avatarcall.testing.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    agent_accepts,
+    agent_logs_in,
+    audio_level,
+    best_lag,
+    by_testid,
+    call_id_of,
+    customer_starts_call,
+    lipsync_series,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+
+SENTENCE = ("Bonjour madame, je vous remercie pour votre patience. Nous allons regarder ensemble "
+            "votre dossier, puis je vous propose une solution simple et rapide.")
+
+
+async def test_the_mouth_moves_with_the_avatars_voice(browser, server) -> None:
+    customer = await customer_starts_call(browser, server.url, "fr-FR")
+    await customer.expect_state("avatar-state", "live")
+    agent = await agent_logs_in(browser, server.url)
+    await agent_accepts(agent, await call_id_of(customer))
+    await customer.expect_state("call-state", "connected")
+    await by_testid(agent.page, "avatar-say").fill(SENTENCE)  # cuts the greeting short
+    await by_testid(agent.page, "avatar-say-submit").click()
+    series = await lipsync_series(customer, 6000)
+    lag_ms, corr = best_lag(series)
+    print(f"\nlip sync, avatar speech: lag {lag_ms:+.0f} ms, correlation {corr:.2f} "
+          f"({len(series['mouth'])} frames)")
+    assert corr > 0.25
+    assert abs(lag_ms) <= 80
+    await customer.close()
+    await agent.close()
+
+
+@pytest.fixture(scope="module")
+def agent_voice_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A spoken WAV (48 kHz mono), the fake microphone of every page of the browser below."""
+    speech = EspeakSynthesizer().synthesize(
+        "Hello, this is your agent speaking through the avatar. I can see your file now, "
+        "and everything looks fine. Is there anything else I can do for you today?", "en")
+    pcm = (np.clip(speech.samples, -1, 1) * 32767).astype("<i2")
+    pause = np.zeros(48_000 // 2, dtype="<i2")
+    path = tmp_path_factory.mktemp("voice") / "agent.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(48_000)
+        wav.writeframes(np.concatenate([pcm, pause]).tobytes())
+    return path
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def voiced_browser(agent_voice_wav: Path):
+    async with async_playwright() as p:
+        args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={agent_voice_wav}"]
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        yield browser
+        await browser.close()
+
+
+async def test_as_agent_the_customer_hears_the_agent_through_the_avatar(voiced_browser, server) -> None:
+    customer = await customer_starts_call(voiced_browser, server.url)
+    agent = await agent_logs_in(voiced_browser, server.url)
+    await agent_accepts(agent, await call_id_of(customer))
+    await customer.expect_state("call-state", "connected")
+    await by_testid(agent.page, "avatar-mode").select_option("as-agent")
+    # The agent's own sound is muted on the customer's side: no double voice.
+    await expect(by_testid(customer.page, "remote-video")).to_have_js_property("muted", True)
+    await customer.expect_state("avatar-state", "live")
+    await agent.expect_state("avatar-state", "live")
+    await asyncio.sleep(1.5)
+    assert await audio_level(customer, ms=2000) > 0.01  # the agent's voice, through the avatar
+    series = await lipsync_series(customer, 5000)
+    opening = np.array([v for _, v in series["mouth"]])
+    lag_ms, corr = best_lag(series)
+    print(f"\nlip sync, agent's live voice: lag {lag_ms:+.0f} ms, correlation {corr:.2f}, "
+          f"mouth opening range {opening.min():.3f}-{opening.max():.3f}")
+    assert opening.max() - opening.min() > 0.01  # the mouth moves
+    assert corr > 0.2
+    # Back to "beside": the agent's own voice is heard again, the avatar speaks for itself.
+    await by_testid(agent.page, "avatar-mode").select_option("beside")
+    await expect(by_testid(customer.page, "remote-video")).to_have_js_property("muted", False)
+    await customer.expect_state("call-state", "connected")
+    await customer.close()
+    await agent.close()
