@@ -38,6 +38,10 @@ def _bench(args: argparse.Namespace) -> int:
         from avatarcall.bench.calls import run
 
         return run(runs=args.runs, chromium=args.chromium)
+    if args.what == "avatar":
+        from avatarcall.bench.avatar import run as run_avatar
+
+        return run_avatar(max_sessions=args.max_sessions)
     raise SystemExit(f"unknown benchmark {args.what}")
 
 
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=_serve)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("what", choices=["calls"])
+    bench.add_argument("what", choices=["calls", "avatar"])
+    bench.add_argument("--max-sessions", type=int, default=12, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, default=20)
     bench.add_argument("--chromium", default="/usr/bin/chromium")
     bench.set_defaults(func=_bench)

@@ -1,0 +1,244 @@
+"""``avatarcall bench avatar``: what one avatar costs, and what encoding once saves.
+
+Everything is measured in one run, ours side by side with aiortc's default (a track added to N
+peer connections is encoded N times, once by each sender's own encoder):
+1. render and encode time per frame (median, p95);
+2. CPU per second of one session as viewers are added, and the cost of one more viewer;
+3. how many sessions (two viewers each: the customer and the agent's preview) keep 25 fps with
+   no late frame, ramping up until frames are late;
+4. the A/V offset at the browser (mouth opening against sound level, in Chromium).
+
+Viewers here are the server side of a viewer, without the network: each one packetizes the
+video with aiortc's own ``Vp8Encoder.pack`` and encodes the audio with aiortc's ``OpusEncoder``,
+which is what each aiortc sender does per peer; SRTP and UDP are left out of both sides alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.mediastreams import MediaStreamError
+
+from avatarcall.avatar.encoder import VIDEO_TIME_BASE, EncodedFrame, SharedVp8Encoder
+from avatarcall.avatar.motion import FacePose
+from avatarcall.avatar.renderer import make_renderer
+from avatarcall.avatar.session import AvatarSession, SessionConfig
+from avatarcall.avatar.speech import EspeakSynthesizer
+from avatarcall.bench.stats import median, p95
+
+STEP_SECONDS = 6.0
+TEXT = ("Bonjour et bienvenue. Un conseiller va vous répondre dans un instant. "
+        "Merci de votre patience, nous faisons au plus vite. ") * 3
+
+
+class PerViewerSession(AvatarSession):
+    """aiortc's default, for comparison: the frame is rendered once, then encoded by one
+    encoder per viewer (as N senders sharing a raw track would)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._per_viewer: dict[str, Vp8Encoder] = {}
+
+    def _render_and_encode(self, pose: FacePose, pts: int, keyframe: bool) -> EncodedFrame | None:
+        import av
+
+        t0 = time.perf_counter()
+        rgba = self._renderer.render(pose)
+        t1 = time.perf_counter()
+        frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
+        frame.pts, frame.time_base = pts, VIDEO_TIME_BASE
+        first = None
+        for viewer_id in list(self._viewers):
+            encoder = self._per_viewer.setdefault(viewer_id, Vp8Encoder())
+            payloads, _ = encoder.encode(frame, keyframe)
+            if first is None:
+                first = payloads
+        t2 = time.perf_counter()
+        self.stats.record((t1 - t0) * 1000, (t2 - t1) * 1000)
+        if first is None:
+            return None
+        # Keep the pipeline flowing with one shared packet; the cost above is what we measure.
+        return _packet(first, pts, keyframe)
+
+
+def _packet(payloads: list[bytes], pts: int, keyframe: bool) -> EncodedFrame:
+    import av
+
+    packet = av.Packet(b"".join(payloads))
+    packet.pts, packet.time_base = pts, VIDEO_TIME_BASE
+    return EncodedFrame(packet, keyframe)
+
+
+async def _drain(session: AvatarSession, viewer_id: str) -> None:
+    """The per-peer work of an aiortc sender: packetize video, encode audio."""
+    viewer = session.add_viewer(viewer_id, audience=True)
+    session.viewer_connected(viewer)
+    vp8, opus = Vp8Encoder(), OpusEncoder()
+
+    async def video() -> None:
+        while True:
+            vp8.pack(await viewer.video.recv())
+
+    async def audio() -> None:
+        while True:
+            opus.encode(await viewer.audio.recv())
+
+    try:
+        await asyncio.gather(video(), audio())
+    except MediaStreamError:
+        pass
+
+
+async def _run_sessions(kind: type[AvatarSession], sessions: int, viewers: int, seconds: float,
+                        executor: ThreadPoolExecutor) -> tuple[float, int, int]:
+    """(CPU seconds per wall second, late frames, frames) for ``sessions`` x ``viewers``."""
+    synth = EspeakSynthesizer()
+    running = [kind(f"bench{i}", 1, "fr", synth, executor, SessionConfig(), lambda s, e: None)
+               for i in range(sessions)]
+    drains = []
+    for session in running:
+        session.start()
+        drains += [asyncio.create_task(_drain(session, f"v{j}")) for j in range(viewers)]
+        session.say(TEXT)
+    await asyncio.sleep(1.0)  # warm up: encoders created, speech scheduled
+    late0 = sum(s.stats.late_frames for s in running)
+    frames0 = sum(s.stats.frames for s in running)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+    late = sum(s.stats.late_frames for s in running) - late0
+    frames = sum(s.stats.frames for s in running) - frames0
+    for session in running:
+        await session.close()
+    for task in drains:
+        task.cancel()
+    await asyncio.gather(*drains, return_exceptions=True)
+    return cpu, late, frames
+
+
+def _frame_costs(frames: int = 200) -> dict[str, list[float]]:
+    renderer = make_renderer("ava", 512)
+    ours = SharedVp8Encoder(512, 512, 800_000)
+    theirs = Vp8Encoder()
+    import av
+
+    costs: dict[str, list[float]] = {"render": [], "encode": [], "aiortc": []}
+    for n in range(frames):
+        opening = 0.5 + 0.5 * np.sin(n / 3)
+        t0 = time.perf_counter()
+        rgba = renderer.render(FacePose(mouth=float(opening), blink=1.0 if n % 50 == 0 else 0.0))
+        t1 = time.perf_counter()
+        ours.encode(rgba, n * 3600, keyframe=n % 50 == 0)
+        t2 = time.perf_counter()
+        frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
+        frame.pts, frame.time_base = n * 3600, VIDEO_TIME_BASE
+        theirs.encode(frame, n % 50 == 0)
+        t3 = time.perf_counter()
+        if n >= 10:
+            costs["render"].append((t1 - t0) * 1000)
+            costs["encode"].append((t2 - t1) * 1000)
+            costs["aiortc"].append((t3 - t2) * 1000)
+    return costs
+
+
+async def _ramp(kind: type[AvatarSession], executor: ThreadPoolExecutor, limit: int) -> list[tuple[int, int, int]]:
+    """Sessions of two viewers each, one more per step, until frames are late."""
+    steps = []
+    for n in range(1, limit + 1):
+        _, late, frames = await _run_sessions(kind, n, 2, STEP_SECONDS, executor)
+        steps.append((n, late, frames))
+        print(f"    {kind.__name__:<16} {n} session(s): {late} late of {frames + late} frames", flush=True)
+        if late > 0:
+            break
+    return steps
+
+
+async def _av_offset() -> tuple[float, float] | None:
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        return None
+    from avatarcall.testing.browser import (
+        agent_accepts,
+        agent_logs_in,
+        best_lag,
+        by_testid,
+        call_id_of,
+        customer_starts_call,
+        launch_chromium,
+        lipsync_series,
+    )
+    from avatarcall.testing.server import start_server
+
+    server = start_server(Path(tempfile.mkdtemp(prefix="avatarcall-bench-")))
+    try:
+        async with async_playwright() as p:
+            browser = await launch_chromium(p)
+            customer = await customer_starts_call(browser, server.url, "fr-FR")
+            agent = await agent_logs_in(browser, server.url)
+            await agent_accepts(agent, await call_id_of(customer))
+            await customer.expect_state("call-state", "connected")
+            await customer.expect_state("avatar-state", "live")
+            await by_testid(agent.page, "avatar-say").fill(TEXT[:200])
+            await by_testid(agent.page, "avatar-say-submit").click()
+            series = await lipsync_series(customer, 8000)
+            await browser.close()
+            return best_lag(series)
+    finally:
+        server.stop()
+
+
+async def _main(max_sessions: int) -> None:
+    workers = os.cpu_count() or 2
+    print(f"\navatarcall bench avatar  (512x512, 25 fps, VP8 800 kbps, character Ava, "
+          f"{workers} cores, executor of {workers} threads)\n")
+    costs = _frame_costs()
+    print("Per frame                                  median      p95")
+    for key, label in (("render", "render (Skia)"), ("encode", "encode, ours (once per session)"),
+                       ("aiortc", "encode, aiortc Vp8Encoder (per viewer)")):
+        print(f"  {label:<40} {median(costs[key]):6.2f} ms {p95(costs[key]):6.2f} ms")
+
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench")
+    print("\nCPU of one session (cores busy), by number of viewers")
+    header = "  viewers                                  " + "".join(f"{v:>8}" for v in (1, 2, 4, 8))
+    print(header)
+    per: dict[str, list[float]] = {}
+    for kind, label in ((AvatarSession, "ours: encode once, fan out"),
+                        (PerViewerSession, "aiortc default: encode per viewer")):
+        per[label] = []
+        for viewers in (1, 2, 4, 8):
+            cpu, _, _ = await _run_sessions(kind, 1, viewers, STEP_SECONDS, executor)
+            per[label].append(cpu)
+        print(f"  {label:<40} " + "".join(f"{100 * c:7.0f}%" for c in per[label]))
+    for label, values in per.items():
+        extra = (values[3] - values[0]) / 7 * 1000
+        print(f"  one more viewer, {label:<32} {extra:6.1f} ms CPU per second")
+
+    print(f"\nSessions kept at 25 fps with no late frame (2 viewers each, {STEP_SECONDS:.0f} s a step)")
+    ours = await _ramp(AvatarSession, executor, max_sessions)
+    theirs = await _ramp(PerViewerSession, executor, max_sessions)
+    best_ours = max((n for n, late, _ in ours if late == 0), default=0)
+    best_theirs = max((n for n, late, _ in theirs if late == 0), default=0)
+    print(f"  ours: {best_ours} session(s)    aiortc default: {best_theirs} session(s)")
+    executor.shutdown()
+
+    offset = await _av_offset()
+    if offset is None:
+        print("\nA/V offset at the browser: skipped (Playwright is not installed)")
+    else:
+        lag, corr = offset
+        print(f"\nA/V offset at the browser (Chromium; mouth opening vs sound level): "
+              f"{lag:+.0f} ms (correlation {corr:.2f}; negative = lips lead the sound)\n")
+
+
+def run(max_sessions: int = 12) -> int:
+    asyncio.run(_main(max_sessions))
+    return 0
