@@ -22,6 +22,7 @@ from avatarcall.errors import (
     Unauthenticated,
     UnknownCall,
 )
+from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
 from avatarcall.store import CallStore
 from avatarcall.tokens import TokenSigner, load_or_create_key
@@ -45,10 +46,6 @@ class Services:
     metrics: Metrics
 
 
-def _ice(servers: list) -> list[dict[str, object]]:
-    return [s.model_dump(exclude_none=True) for s in servers]
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -57,20 +54,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await store.open()
     calls: CallService | None = None
     metrics = Metrics()
+    ice = IceProvider.from_settings(settings)
     avatars = AvatarService(
         EspeakSynthesizer(),
         SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
                       bitrate=settings.avatar_bitrate,
-                      keyframe_interval=settings.avatar_keyframe_interval),
-        settings.ice_servers_avatar,
+                      keyframe_interval=settings.avatar_keyframe_interval,
+                      character=settings.avatar_character,
+                      palette=tuple(settings.avatar_palette.items()),
+                      image_dir=settings.avatar_image_dir),
+        ice.for_server,
         on_event=lambda event: calls.on_avatar_event(event) if calls else None,
         observer=metrics,
     )
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     calls = CallService(store, avatars, waiting_grace=settings.waiting_grace_seconds,
                         after_call=settings.after_call_seconds,
-                        ice_servers_call=_ice(settings.ice_servers_call),
-                        ice_servers_avatar=_ice(settings.ice_servers_avatar),
+                        ice=ice,
                         relay_only=settings.ice_relay_only,
                         mint_resume=auth.resume_token, metrics=metrics)
     restored = await calls.restore()

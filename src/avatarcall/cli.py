@@ -33,11 +33,29 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _turn_config(args: argparse.Namespace) -> int:
+    from avatarcall.ice.coturn import render_config
+
+    settings = Settings()
+    secret = args.secret or (settings.turn_secret.get_secret_value() if settings.turn_secret else None)
+    if not secret:
+        raise SystemExit("give --secret or set AVATARCALL_TURN_SECRET (the same secret avatarcall uses)")
+    sys.stdout.write(render_config(
+        realm=args.realm, secret=secret, listening_ip=args.listening_ip,
+        external_ip=args.external_ip, port=args.port, tls_port=args.tls_port,
+        cert=args.cert, pkey=args.pkey))
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "calls":
         from avatarcall.bench.calls import run
 
         return run(runs=args.runs, chromium=args.chromium)
+    if args.what == "recovery":
+        from avatarcall.bench.recovery import run as run_recovery
+
+        return run_recovery(runs=args.runs)
     if args.what == "avatar":
         from avatarcall.bench.avatar import run as run_avatar
 
@@ -52,8 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=_serve)
+    turn = sub.add_parser("turn-config", help="print a hardened coturn configuration")
+    turn.add_argument("--realm", required=True, help="e.g. turn.example.com")
+    turn.add_argument("--secret", help="the TURN REST shared secret (default: AVATARCALL_TURN_SECRET)")
+    turn.add_argument("--listening-ip", default="0.0.0.0")
+    turn.add_argument("--external-ip", help="public address when coturn is behind NAT")
+    turn.add_argument("--port", type=int, default=3478)
+    turn.add_argument("--tls-port", type=int, help="e.g. 443 for TURN over TLS")
+    turn.add_argument("--cert", help="TLS certificate (PEM) for --tls-port")
+    turn.add_argument("--pkey", help="TLS private key (PEM) for --tls-port")
+    turn.set_defaults(func=_turn_config)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("what", choices=["calls", "avatar"])
+    bench.add_argument("what", choices=["calls", "avatar", "recovery"])
     bench.add_argument("--max-sessions", type=int, default=12, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, default=20)
     bench.add_argument("--chromium", default="/usr/bin/chromium")

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,9 +41,20 @@ class Settings(BaseSettings):
     )
     ice_servers_call: list[IceServer] = Field(default_factory=list)
     ice_servers_avatar: list[IceServer] = Field(default_factory=list)
+    stun_urls: list[str] = Field(default_factory=list, description="e.g. stun:turn.example.com:3478")
+    turn_urls: list[str] = Field(default_factory=list, description="TURN pool of the call links")
+    turn_secret: SecretStr | None = Field(default=None, description="coturn static-auth-secret")
+    turn_urls_avatar: list[str] = Field(
+        default_factory=list, description="TURN pool of the avatar links (default: the call pool)")
+    turn_secret_avatar: SecretStr | None = None
+    turn_ttl: int = Field(default=600, ge=60, le=86_400, description="TURN credential lifetime, s")
     ice_relay_only: bool = Field(
         default=False, description="pages use iceTransportPolicy 'relay' (TURN only) for every link"
     )
+    avatar_character: str = Field(default="ava", description="ava, leo, or a folder name in avatar_image_dir")
+    avatar_palette: dict[str, str] = Field(
+        default_factory=dict, description='brand colours, e.g. {"background_top": "#fdf6ec"}')
+    avatar_image_dir: Path | None = Field(default=None, description="folder of PNG characters")
     avatar_fps: int = Field(default=25, ge=5, le=60)
     avatar_size: int = Field(default=512, ge=128, le=1280)
     avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)

@@ -30,7 +30,7 @@ async def _frames(track, count: int) -> list:
 
 async def test_two_viewers_decode_the_avatar_and_hear_it_speak() -> None:
     events: list = []
-    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=256), [], events.append)
+    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=256), list, events.append)
     try:
         session = await service.start("call1", "en")
         session.say("Hello and welcome", when_watched=True)
@@ -59,7 +59,7 @@ async def test_two_viewers_decode_the_avatar_and_hear_it_speak() -> None:
 
 async def test_a_crash_in_the_render_loop_is_reported_and_contained() -> None:
     events: list = []
-    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=128), [], events.append)
+    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=128), list, events.append)
     try:
         session = await service.start("call2", "fr")
         pc, tracks = await _viewer(service, "call2", session.epoch, "customer")
@@ -81,7 +81,7 @@ async def test_a_crash_in_the_render_loop_is_reported_and_contained() -> None:
 
 
 async def test_garbage_sdp_is_refused_with_a_code() -> None:
-    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=128), [], lambda e: None)
+    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=128), list, lambda e: None)
     try:
         session = await service.start("call3", "en")
         with pytest.raises(Exception) as info:

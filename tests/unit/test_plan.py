@@ -7,7 +7,14 @@ import itertools
 import pytest
 
 from avatarcall.calls import (
-    AfterMode, AvatarPlan, AvatarView, CallState, DuringMode, agent_view, agent_voice, customer_view,
+    AfterMode,
+    AvatarPlan,
+    AvatarView,
+    CallState,
+    DuringMode,
+    agent_view,
+    agent_voice,
+    customer_view,
 )
 
 S, V = CallState, AvatarView

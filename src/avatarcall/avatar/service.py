@@ -46,7 +46,7 @@ class AvatarService:
     """Avatar sessions of this process, keyed by call id; one epoch number per (re)start."""
 
     def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
-                 ice_servers: list[IceServer], on_event: Callable[[AvatarEvent], None],
+                 ice_servers: Callable[[], list[IceServer]], on_event: Callable[[AvatarEvent], None],
                  workers: int | None = None, observer: FrameObserver | None = None) -> None:
         self._synth = synthesizer
         self._config = config
@@ -114,7 +114,7 @@ class AvatarService:
         old = self._links.pop((call_id, viewer), None)
         if old is not None:
             await old.close()
-        link, answer = await AvatarLink.answer(session, viewer, audience, offer_sdp, self._ice,
+        link, answer = await AvatarLink.answer(session, viewer, audience, offer_sdp, self._ice(),
                                                self._link_state, accept_voice=accept_voice)
         self._links[(call_id, viewer)] = link
         return answer

@@ -27,6 +27,8 @@ from avatarcall.calls.scorecard import Scorecard
 from avatarcall.calls.state import CallEvent, CallState, is_active
 from avatarcall.calls.telemetry import TelemetrySink
 from avatarcall.errors import AvatarUnavailable, CallEnded, CallTaken, NotAllowed, UnknownCall
+from avatarcall.ice.provider import IceProvider
+from avatarcall.ice.servers import IceConfig
 from avatarcall.metrics import Metrics
 from avatarcall.signaling import messages as m
 from avatarcall.store import CallStore
@@ -51,8 +53,7 @@ class Peer(Protocol):
 class CallService:
     def __init__(self, store: CallStore, avatars: AvatarService, *, waiting_grace: float = 20.0,
                  after_call: float = 120.0, restart_delay: float = 1.0,
-                 ice_servers_call: list[dict[str, Any]] | None = None,
-                 ice_servers_avatar: list[dict[str, Any]] | None = None,
+                 ice: IceProvider | None = None,
                  relay_only: bool = False,
                  mint_resume: Callable[[str, str], str] | None = None,
                  metrics: Metrics | None = None) -> None:
@@ -68,8 +69,7 @@ class CallService:
         self._restarts: dict[str, int] = {}
         self._views: dict[tuple[str, Role], tuple[AvatarView, int, str]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._ice_call = ice_servers_call or []
-        self._ice_avatar = ice_servers_avatar or []
+        self.ice = ice or IceProvider(IceConfig())
         self._relay_only = relay_only
         self._mint_resume = mint_resume
         self.metrics = metrics or Metrics()
@@ -220,10 +220,16 @@ class CallService:
         return m.CallStarted(call=self.snapshot(call, role), polite=role is Role.CUSTOMER, resume=resume)
 
     def _send_welcome(self, peer: Peer, call: Call | None) -> None:
+        call_ice, avatar_ice = self._ice_for(peer)
         peer.send(m.Welcome(role=peer.role.value, name=peer.name,
                             call=self.snapshot(call, peer.role) if call else None,
-                            ice_servers_call=self._ice_call, ice_servers_avatar=self._ice_avatar,
-                            relay_only=self._relay_only))
+                            ice_servers_call=call_ice, ice_servers_avatar=avatar_ice,
+                            ice_refresh_in=self.ice.refresh_in, relay_only=self._relay_only))
+
+    def _ice_for(self, peer: Peer) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Fresh TURN credentials for this participant (identity: role and name)."""
+        identity = f"{peer.role.value}-{peer.name}"[:64]
+        return self.ice.for_page("call", identity), self.ice.for_page("avatar", identity)
 
     async def disconnect(self, peer: Peer) -> None:
         self._lobby.discard(peer)
@@ -285,6 +291,10 @@ class CallService:
     async def handle(self, peer: Peer, msg: m.ClientMessage) -> None:
         if isinstance(msg, m.Ping):
             peer.send(m.Pong())
+            return
+        if isinstance(msg, m.RefreshIce):
+            call_ice, avatar_ice = self._ice_for(peer)
+            peer.send(m.IceServers(call=call_ice, avatar=avatar_ice, refresh_in=self.ice.refresh_in))
             return
         if isinstance(msg, m.AcceptCall):
             await self._accept(peer, msg)

@@ -40,6 +40,12 @@ class Ping(_Message):
     type: Literal["ping"]
 
 
+class RefreshIce(_Message):
+    """The page's TURN credentials are about to expire: it asks for fresh ones."""
+
+    type: Literal["ice.refresh"]
+
+
 class AcceptCall(_Message):
     """An agent takes a waiting customer, optionally with the avatar plan for this call."""
 
@@ -138,6 +144,7 @@ class AvatarRestart(_Message):
 
 ClientMessage = Annotated[
     Ping
+    | RefreshIce
     | AcceptCall
     | EndCall
     | CallSignal
@@ -197,7 +204,17 @@ class Welcome(_Message):
     call: CallSnapshot | None = None
     ice_servers_call: list[dict[str, Any]]
     ice_servers_avatar: list[dict[str, Any]]
+    ice_refresh_in: float | None = Field(default=None, description="seconds until to ask again")
     relay_only: bool = False
+
+
+class IceServers(_Message):
+    """Fresh ICE server lists (new TURN credentials) for this page's links."""
+
+    type: Literal["ice.servers"] = "ice.servers"
+    call: list[dict[str, Any]]
+    avatar: list[dict[str, Any]]
+    refresh_in: float | None = None
 
 
 class Pong(_Message):
@@ -277,6 +294,7 @@ class ErrorMessage(_Message):
 
 ServerMessage = (
     Welcome
+    | IceServers
     | Pong
     | QueueUpdate
     | CallStarted

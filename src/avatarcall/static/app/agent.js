@@ -76,6 +76,18 @@ async function openConsole(name) {
     type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value,
   });
 
+  // TURN credentials expire: ask for fresh ones before they do (long calls, ICE restarts).
+  let iceTimer = 0;
+  const refreshIceIn = (seconds) => {
+    clearTimeout(iceTimer);
+    if (seconds) iceTimer = setTimeout(() => session.send({ type: 'ice.refresh' }), seconds * 1000);
+  };
+  session.on('ice-servers', (msg) => {
+    iceCall = msg.call;
+    call.setIceServers(msg.call);
+    slot.setIceServers(msg.avatar);
+    refreshIceIn(msg.refresh_in);
+  });
   session.on('welcome', (msg) => {
     // Back after a cut with no call to resume: whatever call this page showed is over.
     if (!msg.call && callId) {
@@ -84,7 +96,9 @@ async function openConsole(name) {
       call.end();
     }
     iceCall = msg.ice_servers_call;
+    call.setIceServers(iceCall);
     relayOnly = msg.relay_only;
+    refreshIceIn(msg.ice_refresh_in);
     slot.setIceServers(msg.ice_servers_avatar, relayOnly);
   });
   session.on('queue', (items) => renderQueue(items, accept));

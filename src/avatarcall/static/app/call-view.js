@@ -72,6 +72,11 @@ export class CallView {
     });
   }
 
+  setIceServers(iceServers) {
+    if (this.#options) this.#options.iceServers = iceServers;
+    this.#link?.setIceServers(iceServers);
+  }
+
   retry() {
     this.#hideError();
     this.#link?.restartIce();

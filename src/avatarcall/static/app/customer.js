@@ -82,9 +82,23 @@ async function startCall(savedTicket = null) {
     document.body.dataset.voice = voice;
     $('remote').muted = asAgent;
   });
+  // TURN credentials expire: ask for fresh ones before they do (long calls, ICE restarts).
+  let iceTimer = 0;
+  const refreshIceIn = (seconds) => {
+    clearTimeout(iceTimer);
+    if (seconds) iceTimer = setTimeout(() => session.send({ type: 'ice.refresh' }), seconds * 1000);
+  };
+  session.on('ice-servers', (msg) => {
+    iceCall = msg.call;
+    call.setIceServers(msg.call);
+    slot.setIceServers(msg.avatar);
+    refreshIceIn(msg.refresh_in);
+  });
   session.on('welcome', (msg) => {
     iceCall = msg.ice_servers_call;
+    call.setIceServers(iceCall);
     relayOnly = msg.relay_only;
+    refreshIceIn(msg.ice_refresh_in);
     slot.setIceServers(msg.ice_servers_avatar, relayOnly);
     if (msg.call?.state === 'waiting') call.show('waiting');
     if (msg.call?.state === 'ended') call.end(); // it ended while we were away

@@ -4,6 +4,7 @@
 import { Emitter } from './events.js';
 
 const DISCONNECTED_GRACE_MS = 2000; // "disconnected" often heals alone; past this we restart ICE
+const RESTART_EVERY_MS = 2000; // while still down (e.g. the TURN server is away), restart again
 
 /** Events: "state" (connectionState), "track" (MediaStream of the other person). */
 export class CallLink extends Emitter {
@@ -57,10 +58,17 @@ export class CallLink extends Emitter {
       this.#session.send({ type: 'link.state', call_id: callId, link: 'call', state });
       clearTimeout(this.#disconnectTimer);
       if (state === 'failed') this.restartIce();
-      if (state === 'disconnected') {
-        this.#disconnectTimer = setTimeout(() => {
-          if (pc.connectionState === 'disconnected') this.restartIce();
-        }, DISCONNECTED_GRACE_MS);
+      if (state === 'disconnected' || state === 'failed') {
+        // Keep restarting while the path stays down: each restart gathers (and allocates) anew.
+        const retry = (delay) => {
+          this.#disconnectTimer = setTimeout(() => {
+            if (['disconnected', 'failed', 'connecting', 'new'].includes(pc.connectionState)) {
+              this.restartIce();
+              retry(RESTART_EVERY_MS);
+            }
+          }, delay);
+        };
+        retry(state === 'failed' ? RESTART_EVERY_MS : DISCONNECTED_GRACE_MS);
       }
       this.emit('state', state);
     };
@@ -88,6 +96,12 @@ export class CallLink extends Emitter {
     for (const receiver of this.#pc.getReceivers()) {
       if (receiver.track?.kind === 'audio') receiver.track.enabled = enabled;
     }
+  }
+
+  /** New ICE servers (fresh TURN credentials) for the next gathering. */
+  setIceServers(iceServers) {
+    if (this.#pc.signalingState === 'closed') return;
+    this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
   }
 
   /** Gather new candidates and renegotiate the path; the media tracks stay as they are. */

@@ -10,7 +10,8 @@ const CLOSE_REFUSED = 4401; // the server will not take us back: do not retry
 
 /**
  * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue", "call-started",
- * "call-state", "call-signal", "call-rejoin" (the other side came back on a new link), "avatar-view", "avatar-answer", "avatar-error", "error",
+ * "call-state", "call-signal", "call-rejoin" (the other side came back on a new link),
+ * "ice-servers" (fresh TURN credentials), "avatar-view", "avatar-answer", "avatar-error", "error",
  * "closed" ({code, reason}, final).
  */
 export class Session extends Emitter {
@@ -26,7 +27,7 @@ export class Session extends Emitter {
   #everOpened = false;
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
-    'call-signal', 'call-rejoin', 'avatar-view', 'avatar-answer', 'avatar-error', 'error', 'closed'];
+    'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error', 'error', 'closed'];
 
   /** @param {{url?: string, token?: string, resume?: string}} options */
   constructor({ url, token, resume } = {}) {
@@ -134,6 +135,7 @@ export class Session extends Emitter {
       case 'call.state': this.emit('call-state', msg); break;
       case 'call.signal': this.emit('call-signal', msg); break;
       case 'call.rejoin': this.emit('call-rejoin', msg); break;
+      case 'ice.servers': this.emit('ice-servers', msg); break;
       case 'avatar.view': this.emit('avatar-view', msg); break;
       case 'avatar.answer': {
         const waiter = this.#pending.get(msg.epoch);
