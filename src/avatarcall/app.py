@@ -26,7 +26,7 @@ from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
 from avatarcall.store import CallStore
 from avatarcall.tokens import TokenSigner, load_or_create_key
-from avatarcall.web import api, pages, ws
+from avatarcall.web import api, diagnostics, pages, ws
 from avatarcall.web.identity import AgentDirectory, Authenticator
 from avatarcall.web.pages import STATIC
 
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=status)
 
     app.include_router(api.router)
+    app.include_router(diagnostics.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -47,6 +47,12 @@ def _turn_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from avatarcall.diagnose import run
+
+    return run(args.url, seconds=args.seconds)
+
+
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "calls":
         from avatarcall.bench.calls import run
@@ -80,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     turn.add_argument("--cert", help="TLS certificate (PEM) for --tls-port")
     turn.add_argument("--pkey", help="TLS private key (PEM) for --tls-port")
     turn.set_defaults(func=_turn_config)
+    diagnose = sub.add_parser("diagnose", help="check a server from here: health, ICE, TURN, avatar")
+    diagnose.add_argument("url", help="e.g. http://127.0.0.1:8080")
+    diagnose.add_argument("--seconds", type=float, default=5.0, help="how long to watch the avatar")
+    diagnose.set_defaults(func=_diagnose)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("what", choices=["calls", "avatar", "recovery"])
     bench.add_argument("--max-sessions", type=int, default=12, help="avatar: ramp limit")
