@@ -20,19 +20,12 @@ from avatarcall.testing.browser import (
     record_states,
     state_history,
 )
-from avatarcall.testing.coturn import Coturn, start_coturn
+from avatarcall.testing.coturn import Coturn
 from avatarcall.testing.server import Server, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
-SECRET = "relay-test-secret"
-
-
-@pytest.fixture(scope="module")
-def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
-    turn = start_coturn(tmp_path_factory.mktemp("coturn"), SECRET)
-    yield turn
-    turn.stop()
+from tests.browser.conftest import TURN_SECRET as SECRET
 
 
 @pytest.fixture(scope="module")
