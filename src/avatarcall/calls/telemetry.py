@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from avatarcall.calls.models import Role
@@ -14,6 +15,17 @@ from avatarcall.store import CallStore
 log = logging.getLogger(__name__)
 
 AVATAR_STATES = ("off", "starting", "live", "reconnecting", "error")
+
+
+MAX_SKEW_SECONDS = 3600
+
+
+def _page_time(browser_ms: float) -> float:
+    """When the page saw it (its clock), so the timeline is in the order things happened; a
+    page whose clock is off by more than an hour is placed at the server's time instead."""
+    now = time.time()
+    at = browser_ms / 1000
+    return at if abs(at - now) < MAX_SKEW_SECONDS else now
 
 
 class TelemetrySink:
@@ -32,7 +44,8 @@ class TelemetrySink:
                 detail["elapsed_ms"] = event.elapsed_ms
             if event.code is not None:
                 detail["code"] = event.code
-            await self.store.add_event(call_id, f"{event.link}.{event.kind}", detail)
+            await self.store.add_event(call_id, f"{event.link}.{event.kind}", detail,
+                                       at=_page_time(event.at))
             log.info("page event call=%s role=%s link=%s kind=%s elapsed_ms=%s code=%s",
                      call_id, role.value, event.link, event.kind, event.elapsed_ms, event.code)
             self._count(role, call_id, event)

@@ -45,7 +45,7 @@ function axes(svg, maxY, unit) {
   svg.replaceChildren();
   svg.append(el('svg:line', { x1: 40, y1: 170, x2: 550, y2: 170, class: 'axis' }));
   svg.append(el('svg:line', { x1: 40, y1: 10, x2: 40, y2: 170, class: 'axis' }));
-  svg.append(el('svg:text', { x: 36, y: 14, 'text-anchor': 'end', class: 'tick' }, `${maxY}${unit}`));
+  svg.append(el('svg:text', { x: 46, y: 16, 'text-anchor': 'start', class: 'tick' }, `${maxY}${unit}`));
   svg.append(el('svg:text', { x: 36, y: 170, 'text-anchor': 'end', class: 'tick' }, `0`));
 }
 
