@@ -89,3 +89,33 @@ async def test_garbage_sdp_is_refused_with_a_code() -> None:
         assert getattr(info.value, "code", None) == "bad_sdp"
     finally:
         await service.close()
+
+
+async def test_a_new_utterance_cuts_the_current_one_at_once() -> None:
+    """Interruption: after ``say`` replaces a long sentence, the old voice stops within 10 audio
+    frames (200 ms of audio) at the viewer, every queue on the way flushed."""
+    service = AvatarService(EspeakSynthesizer(), SessionConfig(size=128), list, lambda e: None)
+    try:
+        session = await service.start("call4", "en")
+        pc, tracks = await _viewer(service, "call4", session.epoch, "customer")
+        audio = next(t for t in tracks if t.kind == "audio")
+        session.say("This is a long sentence that keeps going for several seconds, on and on, "
+                    "so that there is plenty of speech left to interrupt when the agent types.")
+        loud = 0
+        while loud < 25:  # half a second of the long sentence has arrived
+            frame = await asyncio.wait_for(audio.recv(), 10)
+            loud += float(np.abs(frame.to_ndarray()).max()) > 1000
+        session.interrupt()
+        frames_until_silence = 0
+        while True:
+            frame = await asyncio.wait_for(audio.recv(), 10)
+            if float(np.abs(frame.to_ndarray()).max()) < 300:
+                break
+            frames_until_silence += 1
+        print(f"\ninterruption: silence after {frames_until_silence} frames "
+              f"({frames_until_silence * 20} ms of audio)")
+        assert frames_until_silence <= 10
+        assert not session.speaking
+        await pc.close()
+    finally:
+        await service.close()
