@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,22 +18,31 @@ from avatarcall.calls.service import CallService
 from avatarcall.config import Settings
 from avatarcall.errors import (
     AvatarCallError,
+    BadApiKey,
+    CallEnded,
     CallTaken,
     NotAllowed,
+    RateLimited,
+    TooManyAttempts,
     Unauthenticated,
     UnknownCall,
 )
 from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
-from avatarcall.store import CallStore
+from avatarcall.store import AgentStore, ApiKeyStore, CallStore
+from avatarcall.store.files import private_dir
 from avatarcall.tokens import TokenSigner, load_or_create_key
 from avatarcall.web import api, diagnostics, pages, ws
+from avatarcall.web.headers import SecurityHeaders
 from avatarcall.web.identity import AgentDirectory, Authenticator
 from avatarcall.web.pages import STATIC
+from avatarcall.web.ratelimit import AttemptLimiter
 
 log = logging.getLogger(__name__)
 
-STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 409}
+STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 409, CallEnded: 410,
+          RateLimited: 429}
+DB_FILE = "avatarcall.sqlite3"
 
 
 @dataclass
@@ -44,14 +54,20 @@ class Services:
     auth: Authenticator
     agents: AgentDirectory
     metrics: Metrics
+    api_keys: ApiKeyStore
+    login_limiter: AttemptLimiter
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = CallStore(settings.data_dir / "avatarcall.sqlite3")
+    private_dir(settings.data_dir)
+    store = CallStore(settings.data_dir / DB_FILE)
     await store.open()
+    agents = AgentDirectory(await asyncio.to_thread(AgentStore, settings.data_dir / DB_FILE))
+    demo_name, demo_password = settings.demo_credentials
+    await agents.ensure(demo_name, demo_password, admin=True)
+    api_keys = await asyncio.to_thread(ApiKeyStore, settings.data_dir / DB_FILE)
     calls: CallService | None = None
     metrics = Metrics()
     ice = IceProvider.from_settings(settings)
@@ -76,25 +92,36 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     restored = await calls.restore()
     if restored:
         log.info("restored %d unfinished calls from %s", restored, store.path)
-    app.state.services = Services(settings, store, avatars, calls, auth,
-                                  AgentDirectory(settings.demo_credentials), metrics)
+    app.state.services = Services(settings, store, avatars, calls, auth, agents, metrics, api_keys,
+                                  AttemptLimiter(settings.login_attempts, settings.login_window))
     try:
         yield
     finally:
+        if getattr(app.state, "diagnostics", None) is not None:
+            await app.state.diagnostics.close()
         await calls.close()
         await avatars.close()
         await store.close()
+        agents.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    app = FastAPI(title="avatarcall", version=__version__, lifespan=_lifespan)
-    app.state.settings = settings or Settings()
+    settings = settings or Settings()
+    app = FastAPI(title="avatarcall", version=__version__, lifespan=_lifespan,
+                  docs_url=None, redoc_url=None)  # pages.py serves them under a strict CSP
+    app.state.settings = settings
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
 
     @app.exception_handler(AvatarCallError)
     async def _error(_: Request, exc: AvatarCallError) -> JSONResponse:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+        headers = {}
+        if isinstance(exc, TooManyAttempts):
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, BadApiKey):
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse({"code": exc.code, "message": exc.message, "retryable": exc.retryable},
-                            status_code=status)
+                            status_code=status, headers=headers)
 
     app.include_router(api.router)
     app.include_router(diagnostics.router)

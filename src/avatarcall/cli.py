@@ -1,24 +1,53 @@
-"""Command line: ``avatarcall serve | bench``."""
+"""Command line: ``avatarcall serve | agent | apikey | turn-config | diagnose | bench``."""
 
 from __future__ import annotations
 
 import argparse
-import logging
+import getpass
+import logging.config
 import sys
+from pathlib import Path
+from typing import Any
 
 from avatarcall.config import Settings
+
+DB_FILE = "avatarcall.sqlite3"
+WS_MAX_SIZE = 64 * 1024  # a bigger frame closes the socket with 1009 (docs/security.md)
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from avatarcall.app import create_app
+    from avatarcall.redact import uvicorn_log_config
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    settings = Settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides: dict[str, Any] = {k: v for k, v in (
+        ("host", args.host), ("port", args.port),
+        ("tls_cert", args.tls_cert), ("tls_key", args.tls_key)) if v is not None}
+    if args.tls == "self-signed":
+        overrides["tls_self_signed"] = True
+    try:
+        settings = Settings(**overrides)
+    except ValueError as exc:
+        raise SystemExit(f"avatarcall: {exc}") from None
+    log_config = uvicorn_log_config(settings.log_level)
+    logging.config.dictConfig(log_config)
+    tls: dict[str, str] = {}
+    note = ""
+    if settings.tls_self_signed:
+        from avatarcall.store.files import private_dir
+        from avatarcall.tls import names_for, self_signed
+
+        private_dir(settings.data_dir)
+        cert, key = self_signed(settings.data_dir / "tls", names_for(settings.host))
+        tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        note = f"  tls           : self-signed {cert} (browsers warn once; accept it)\n"
+    elif settings.tls_cert is not None and settings.tls_key is not None:
+        tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+        note = f"  tls           : {settings.tls_cert}\n"
     name, password = settings.demo_credentials
+    if settings.demo_agent:  # the operator's own password is not echoed into logs
+        password = "(the password in AVATARCALL_DEMO_AGENT)"
     url = settings.public_url
     sys.stdout.write(
         f"avatarcall is starting\n"
@@ -26,10 +55,70 @@ def _serve(args: argparse.Namespace) -> int:
         f"  agent console : {url}/agent\n"
         f"  demo agent    : {name} / {password}\n"
         f"  data          : {settings.data_dir.resolve()}\n"
+        f"{note}"
     )
     sys.stdout.flush()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), ws_max_size=64 * 1024)
+                log_level=settings.log_level.lower(), log_config=log_config,
+                ws_max_size=WS_MAX_SIZE, **tls)  # type: ignore[arg-type]
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """From --password-file, else a prompt (twice) on a terminal, else the first line of stdin."""
+    if args.password_file:
+        lines = Path(args.password_file).read_text().splitlines()
+        password = lines[0] if lines else ""
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise SystemExit("avatarcall: the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    from avatarcall.store.agents import MAX_PASSWORD, MIN_PASSWORD
+
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise SystemExit(f"avatarcall: a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+    return password
+
+
+def _agent(args: argparse.Namespace) -> int:
+    from avatarcall.store.agents import AgentStore
+
+    store = AgentStore(Settings().data_dir / DB_FILE)
+    if args.action == "list":
+        for agent in store.list():
+            sys.stdout.write(f"{agent.name}\t{'admin' if agent.admin else 'agent'}\n")
+        return 0
+    try:
+        created = store.set(args.name, _read_password(args), admin=args.admin)
+    except ValueError as exc:
+        raise SystemExit(f"avatarcall: {exc}") from None
+    role = "admin" if args.admin else "agent"
+    sys.stdout.write(f"{'added' if created else 'updated'} {role} {args.name}\n")
+    return 0
+
+
+def _apikey(args: argparse.Namespace) -> int:
+    from avatarcall.store.apikeys import ApiKeyStore
+
+    store = ApiKeyStore(Settings().data_dir / DB_FILE)
+    if args.action == "list":
+        for key in store.list():
+            state = "revoked" if key.revoked_at else "live"
+            sys.stdout.write(f"{key.name}\t{state}\n")
+        return 0
+    if args.action == "revoke":
+        if not store.revoke(args.name):
+            raise SystemExit(f"avatarcall: no live API key named {args.name!r}")
+        sys.stdout.write(f"revoked {args.name}\n")
+        return 0
+    try:
+        key = store.add(args.name)
+    except ValueError as exc:
+        raise SystemExit(f"avatarcall: {exc}") from None
+    sys.stderr.write(f"API key {args.name!r} (shown only now; store it as a secret):\n")
+    sys.stdout.write(f"{key}\n")
     return 0
 
 
@@ -75,7 +164,25 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run everything in one process")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--tls", choices=["self-signed"],
+                       help="HTTPS with a certificate made in the data directory (LAN trials)")
+    serve.add_argument("--tls-cert", type=Path, help="HTTPS: certificate chain (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="HTTPS: private key (PEM)")
     serve.set_defaults(func=_serve)
+    agent = sub.add_parser("agent", help="agents who may sign in")
+    agent_sub = agent.add_subparsers(dest="action", required=True)
+    agent_add = agent_sub.add_parser("add", help="add an agent, or set their password and role")
+    agent_add.add_argument("name")
+    agent_add.add_argument("--admin", action="store_true", help="may see /admin")
+    agent_add.add_argument("--password-file", help="read the password from this file's first line")
+    agent_sub.add_parser("list", help="names and roles")
+    agent.set_defaults(func=_agent)
+    apikey = sub.add_parser("apikey", help="API keys of integrators' backends")
+    apikey_sub = apikey.add_subparsers(dest="action", required=True)
+    apikey_sub.add_parser("add", help="make a key and print it (once)").add_argument("name")
+    apikey_sub.add_parser("revoke", help="revoke a key").add_argument("name")
+    apikey_sub.add_parser("list", help="names and whether they are live")
+    apikey.set_defaults(func=_apikey)
     turn = sub.add_parser("turn-config", help="print a hardened coturn configuration")
     turn.add_argument("--realm", required=True, help="e.g. turn.example.com")
     turn.add_argument("--secret", help="the TURN REST shared secret (default: AVATARCALL_TURN_SECRET)")

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +69,26 @@ class Settings(BaseSettings):
         default=False, description="enable /api/debug fault injection (tests and drills only)"
     )
     log_level: str = "INFO"
+    # --- security (docs/security.md) ---
+    tls_cert: Path | None = Field(default=None, description="TLS certificate chain (PEM)")
+    tls_key: Path | None = Field(default=None, description="TLS private key (PEM)")
+    tls_self_signed: bool = Field(
+        default=False, description="serve HTTPS with a self-signed certificate made in the data dir")
+    public_base_url: str | None = Field(
+        default=None, description="how customers reach this server, for links the API mints "
+        "(default: the URL the API request came in on), e.g. https://calls.example.com")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="page origins allowed to open the signaling WebSocket "
+        "besides the server's own, e.g. [\"https://shop.example.com\"]; \"*\" allows any")
+    frame_ancestors: str = Field(
+        default="'self'", description="CSP frame-ancestors: who may embed the pages in a frame")
+    ws_idle_timeout: float = Field(
+        default=60.0, ge=0.5, description="a signaling socket silent this long (s) is closed")
+    ws_messages_per_second: float = Field(default=50.0, gt=0, description="per signaling socket")
+    ws_message_burst: int = Field(default=200, ge=1, description="per signaling socket")
+    login_attempts: int = Field(
+        default=5, ge=1, description="failed sign-ins per name and per address in login_window")
+    login_window: float = Field(default=60.0, gt=0, description="seconds")
 
     @classmethod
     def settings_customise_sources(
@@ -93,6 +113,25 @@ class Settings(BaseSettings):
             raise ValueError("AVATARCALL_DEMO_AGENT must look like name:password")
         return value
 
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        if not value.strip() or any(c in value for c in ";,\r\n"):
+            raise ValueError("frame_ancestors is a space-separated list of CSP sources")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("give both tls_cert and tls_key, or neither")
+        if self.tls_self_signed and self.tls_cert is not None:
+            raise ValueError("tls_self_signed and tls_cert/tls_key exclude each other")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_self_signed or self.tls_cert is not None
+
     @cached_property
     def demo_credentials(self) -> tuple[str, str]:
         """The demo agent's (name, password); the password is generated when none was set."""
@@ -103,4 +142,7 @@ class Settings(BaseSettings):
 
     @property
     def public_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"

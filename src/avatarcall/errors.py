@@ -52,6 +52,12 @@ class Unauthenticated(AvatarCallError):
     code = "unauthenticated"
 
 
+class BadApiKey(Unauthenticated):
+    """A REST call of the integration API without a valid (known, not revoked) API key."""
+
+    code = "bad_api_key"
+
+
 class BadSdp(AvatarCallError):
     code = "bad_sdp"
 
@@ -59,6 +65,22 @@ class BadSdp(AvatarCallError):
 class RateLimited(AvatarCallError):
     code = "rate_limited"
     retryable = True
+
+
+class TooManyAttempts(RateLimited):
+    """Too many failed sign-ins for this name or from this address: wait ``retry_after`` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BadOrigin(AvatarCallError):
+    """A WebSocket opened from a page of another site (its ``Origin`` is not allowed here)."""
+
+    code = "bad_origin"
 
 
 class AvatarUnavailable(AvatarCallError):
@@ -81,13 +103,16 @@ __all__ = [
     "AvatarCrashed",
     "AvatarStopped",
     "AvatarUnavailable",
+    "BadApiKey",
     "BadMessage",
+    "BadOrigin",
     "BadSdp",
     "CallEnded",
     "CallTaken",
     "IllegalTransition",
     "NotAllowed",
     "RateLimited",
+    "TooManyAttempts",
     "Unauthenticated",
     "UnknownCall",
 ]

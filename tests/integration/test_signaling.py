@@ -5,96 +5,29 @@ signalled and ended.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-from typing import Any
 
-import httpx
-import pytest
 from aiortc import RTCPeerConnection
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from avatarcall.testing.server import DEMO_AGENT, Server
 from avatarcall.testing.signaling import (
-    TIMEOUT,
+    CLOSE_UNAUTHENTICATED,
+    accepted_call,
     agent,
     agent_cookie,
+    assert_healthy,
+    assert_relayed,
     customer,
     new_call,
     receive,
+    refused,
+    rejected,
     send,
+    until_pong,
+    waiting_call_ids,
     ws_url,
 )
-
-CLOSE_UNAUTHENTICATED = 4401
-
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-async def until_pong(ws: ClientConnection) -> list[dict[str, Any]]:
-    """Send a ping; return every message that arrived before its pong."""
-    await send(ws, {"type": "ping"})
-    seen: list[dict[str, Any]] = []
-
-    async def wait() -> list[dict[str, Any]]:
-        while True:
-            message = json.loads(await ws.recv())
-            if message.get("type") == "pong":
-                return seen
-            seen.append(message)
-
-    return await asyncio.wait_for(wait(), TIMEOUT)
-
-
-async def rejected(ws: ClientConnection, message: dict[str, Any] | str | bytes,
-                   code: str) -> dict[str, Any]:
-    """Send ``message``: exactly one error with ``code`` comes back; a ping still gets a pong."""
-    await send(ws, message)
-    before_pong = await until_pong(ws)
-    errors = [m for m in before_pong if m.get("type") == "error"]
-    assert [e["code"] for e in errors] == [code], before_pong
-    assert errors[0]["message"]
-    assert not [m for m in before_pong if m.get("type") == "call.state"], before_pong
-    return errors[0]
-
-
-async def waiting_call_ids(server: Server, cookie: str) -> set[str]:
-    """The queue as a freshly connected agent sees it."""
-    async with connect(ws_url(server),
-                       additional_headers={"Cookie": f"avatarcall_agent={cookie}"}) as ws:
-        queue = await receive(ws, "queue")
-    return {item["call_id"] for item in queue["items"]}
-
-
-async def assert_healthy(server: Server) -> None:
-    assert server.process.poll() is None, "the server process died"
-    async with httpx.AsyncClient(base_url=server.url) as client:
-        response = await client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["ok"] is True
-
-
-async def accepted_call(server: Server, cookie: str, ws_agent: ClientConnection,
-                        ws_customer: ClientConnection, call_id: str) -> None:
-    await send(ws_agent, {"type": "call.accept", "call_id": call_id})
-    started = await receive(ws_agent, "call.started")
-    assert started["call"]["call_id"] == call_id and started["polite"] is False
-    started = await receive(ws_customer, "call.started")
-    assert started["call"]["call_id"] == call_id and started["polite"] is True
-
-
-async def assert_relayed(sender: ClientConnection, receiver: ClientConnection, call_id: str,
-                         candidate: str) -> None:
-    """A call.signal from ``sender`` reaches ``receiver`` unchanged, and the call is still on."""
-    await send(sender, {"type": "call.signal", "call_id": call_id,
-                        "candidate": {"candidate": candidate, "sdpMid": "0", "sdpMLineIndex": 0}})
-    relayed = await receive(receiver, "call.signal")
-    assert relayed["call_id"] == call_id
-    assert relayed["candidate"]["candidate"] == candidate
-
 
 # --- bad input ------------------------------------------------------------------------
 
@@ -307,15 +240,6 @@ async def test_a_garbage_avatar_offer_is_refused_as_bad_sdp(server: Server) -> N
 
 
 # --- strangers ------------------------------------------------------------------------
-
-
-async def refused(url: str, headers: dict[str, str] | None = None) -> tuple[str, int | None]:
-    """Connect and return the error code the server sends and the code it closes with."""
-    async with connect(url, additional_headers=headers) as ws:
-        error = await receive(ws, "error")
-        with pytest.raises(ConnectionClosed):
-            await asyncio.wait_for(ws.recv(), TIMEOUT)
-        return error["code"], ws.close_code
 
 
 async def test_a_socket_without_credentials_is_refused(server: Server) -> None:

@@ -11,6 +11,10 @@ from avatarcall.calls.plan import AvatarPlan
 from avatarcall.calls.state import CallEvent, CallState, apply
 
 
+def new_call_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
 class Role(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
@@ -36,9 +40,9 @@ class Call:
     end_reason: str | None = None
 
     @staticmethod
-    def new(language: str, customer_name: str) -> Call:
+    def new(language: str, customer_name: str, call_id: str | None = None) -> Call:
         return Call(
-            id=uuid.uuid4().hex[:16],
+            id=call_id or new_call_id(),
             language=language,
             customer=Participant(Role.CUSTOMER, customer_name),
         )

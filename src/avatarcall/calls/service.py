@@ -69,6 +69,7 @@ class CallService:
         self._restarts: dict[str, int] = {}
         self._views: dict[tuple[str, Role], tuple[AvatarView, int, str]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._invites = asyncio.Lock()
         self.ice = ice or IceProvider(IceConfig())
         self._relay_only = relay_only
         self._mint_resume = mint_resume
@@ -131,8 +132,8 @@ class CallService:
 
     # --- calls ----------------------------------------------------------------------
 
-    async def create_call(self, language: str, customer_name: str) -> Call:
-        call = Call.new(language, customer_name)
+    async def create_call(self, language: str, customer_name: str, call_id: str | None = None) -> Call:
+        call = Call.new(language, customer_name, call_id)
         self.calls[call.id] = call
         await self.store.save_call(call)
         await self.store.add_event(call.id, "state", {"state": call.state.value})
@@ -142,6 +143,20 @@ class CallService:
         log.info("call created call=%s language=%s", call.id, language)
         self._broadcast_queue()
         return call
+
+    async def open_invite(self, call_id: str, customer_name: str, language: str) -> Call:
+        """The call an invitation link names (integration API), made on the link's first use; a
+        link whose call has ended does not open a new one."""
+        async with self._invites:
+            call = self.calls.get(call_id)
+            if call is not None:
+                return call
+            stored = await self.store.load_call(call_id)
+            if stored is not None:
+                if stored.state is CallState.ENDED:
+                    raise CallEnded("This call has ended.")
+                raise UnknownCall(f"There is no call {call_id}.")
+            return await self.create_call(language, customer_name, call_id)
 
     def get(self, call_id: str) -> Call:
         call = self.calls.get(call_id)

@@ -1,5 +1,7 @@
-"""Persistence of calls and their event timeline (SQLite by default)."""
+"""Persistence of calls and their event timeline (SQLite by default), agents and API keys."""
 
+from avatarcall.store.agents import Agent, AgentStore
+from avatarcall.store.apikeys import ApiKey, ApiKeyStore
 from avatarcall.store.sqlite import CallEventRecord, CallStore
 
-__all__ = ["CallEventRecord", "CallStore"]
+__all__ = ["Agent", "AgentStore", "ApiKey", "ApiKeyStore", "CallEventRecord", "CallStore"]

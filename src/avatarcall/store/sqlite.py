@@ -9,14 +9,16 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from avatarcall.calls.models import Call, Participant, Role
 from avatarcall.calls.plan import AfterMode, AvatarPlan, DuringMode
 from avatarcall.calls.state import CallState
+from avatarcall.store.files import private_dir, sqlite_file
 
 T = TypeVar("T")
 
@@ -77,7 +79,8 @@ class CallStore:
 
     async def open(self) -> None:
         def connect() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
+            sqlite_file(self.path)
             db = sqlite3.connect(self.path, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")

@@ -23,12 +23,12 @@ TIMEOUT = 30_000
 CHROMIUM = os.environ.get("AVATARCALL_CHROMIUM", "/usr/bin/chromium")
 
 
-async def launch_chromium(playwright):  # noqa: ANN001, ANN201
+async def launch_chromium(playwright):
     """Debian's Chromium; Playwright never downloads a browser of its own."""
     return await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-def by_testid(page: Page, name: str):  # noqa: ANN201 - a Playwright Locator
+def by_testid(page: Page, name: str):
     return page.get_by_test_id(name)
 
 
@@ -52,8 +52,11 @@ class Person:
         await self.context.close()
 
 
-async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None) -> Person:
-    context = await browser.new_context(locale=locale, viewport={"width": 1200, "height": 860})
+async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None,
+                     ignore_https_errors: bool = False) -> Person:
+    """A fresh context; ``ignore_https_errors`` for a server with a self-signed certificate."""
+    context = await browser.new_context(locale=locale, viewport={"width": 1200, "height": 860},
+                                        ignore_https_errors=ignore_https_errors)
     if colour is not None:
         await context.add_init_script(COLOURED_CAMERA % colour)
     page = await context.new_page()
@@ -61,17 +64,20 @@ async def new_person(browser: Browser, locale: str = "en-US", colour: str | None
 
 
 async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US",
-                               colour: str | None = None) -> Person:
-    customer = await new_person(browser, locale, colour)
-    await customer.page.goto(url + "/")
+                               colour: str | None = None, link: str | None = None,
+                               ignore_https_errors: bool = False) -> Person:
+    """The customer opens the page (or the ``link`` they were given) and starts the call."""
+    customer = await new_person(browser, locale, colour, ignore_https_errors)
+    await customer.page.goto(link or url + "/")
     await by_testid(customer.page, "start-call").click()
     await customer.expect_state("call-state", "waiting")
     return customer
 
 
 async def agent_logs_in(browser: Browser, url: str, name: str = "alice",
-                        password: str = "correct-horse", colour: str | None = None) -> Person:
-    agent = await new_person(browser, colour=colour)
+                        password: str = "correct-horse", colour: str | None = None,
+                        ignore_https_errors: bool = False) -> Person:
+    agent = await new_person(browser, colour=colour, ignore_https_errors=ignore_https_errors)
     await agent.page.goto(url + "/agent")
     await by_testid(agent.page, "login-user").fill(name)
     await by_testid(agent.page, "login-password").fill(password)
@@ -214,24 +220,25 @@ async ([testid, ms, roi]) => {
   const video = document.querySelector(`[data-testid="${testid}"]`);
   const stream = video.srcObject;
   const ctx = new AudioContext();
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 512;
-  ctx.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
-  const buf = new Float32Array(analyser.fftSize);
+  // Each audio block carries the time it plays (playbackTime), so the sound's timeline does not
+  // depend on when this busy page gets to run its callbacks.
+  const processor = ctx.createScriptProcessor(256, 1, 1);
+  ctx.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(processor);
+  processor.connect(ctx.destination);
+  const audio = [];
+  processor.onaudioprocess = (e) => {
+    const data = e.inputBuffer.getChannelData(0);
+    let sum = 0;
+    for (const v of data) sum += v * v;
+    const ts = ctx.getOutputTimestamp();
+    audio.push([ts.performanceTime + (e.playbackTime - ts.contextTime) * 1000, Math.sqrt(sum / data.length)]);
+  };
   const canvas = document.createElement('canvas');
   const [x, y, w, h] = roi;
   canvas.width = w; canvas.height = h;
   const g = canvas.getContext('2d', { willReadFrequently: true });
-  const mouth = [], audio = [];
+  const mouth = [];
   const end = performance.now() + ms;
-  const timer = setInterval(() => {
-    analyser.getFloatTimeDomainData(buf);
-    let sum = 0;
-    for (const v of buf) sum += v * v;
-    // The analyser holds the last 512 samples: their middle played ~5 ms ago, plus output latency.
-    audio.push([performance.now() - 1000 * (256 / ctx.sampleRate + (ctx.outputLatency || 0)),
-                Math.sqrt(sum / buf.length)]);
-  }, 5);
   await new Promise((resolve) => {
     const onFrame = (now, meta) => {
       const scale = video.videoWidth / 512;
@@ -244,7 +251,7 @@ async ([testid, ms, roi]) => {
     };
     video.requestVideoFrameCallback(onFrame);
   });
-  clearInterval(timer);
+  processor.onaudioprocess = null;
   await ctx.close();
   return { mouth, audio };
 }

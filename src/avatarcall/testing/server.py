@@ -28,6 +28,14 @@ class Server:
     process: subprocess.Popen[bytes]
     log: Path
 
+    @property
+    def tls(self) -> bool:
+        return self.url.startswith("https://")
+
+    def client(self, **kwargs: object) -> httpx.AsyncClient:
+        """An HTTP client for this server (a self-signed certificate is not checked)."""
+        return httpx.AsyncClient(base_url=self.url, verify=not self.tls, **kwargs)  # type: ignore[arg-type]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -38,7 +46,9 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, port: int | None = None, **env: str) -> Server:
+def start_server(data_dir: Path, port: int | None = None, tls: str | None = None,
+                 **env: str) -> Server:
+    """``tls="self-signed"`` serves HTTPS with ``--tls self-signed``."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"server-{port}.log"
@@ -50,17 +60,18 @@ def start_server(data_dir: Path, port: int | None = None, **env: str) -> Server:
         "AVATARCALL_LOG_LEVEL": "INFO",
         **env,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if tls is not None:
+        command += ["--tls", tls]
+    process = subprocess.Popen(command, env=environment, stdout=log.open("wb"),
+                               stderr=subprocess.STDOUT)
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=1, verify=tls is None).status_code == 200:
                 return Server(url, data_dir, process, log)
         except httpx.HTTPError:
             time.sleep(0.1)

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Cookie, Query, Request, Response
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from avatarcall import report
 from avatarcall.avatar.phrases import pick_language
-from avatarcall.calls.models import Role
+from avatarcall.calls.models import Role, new_call_id
+from avatarcall.calls.state import CallState
 from avatarcall.errors import (
     AvatarUnavailable,
+    BadApiKey,
     BadMessage,
+    CallEnded,
     NotAllowed,
+    TooManyAttempts,
     Unauthenticated,
     UnknownCall,
 )
-from avatarcall.web.identity import AGENT_COOKIE, AGENT_SESSION_TTL
+from avatarcall.web.identity import AGENT_COOKIE, AGENT_SESSION_TTL, CUSTOMER_TOKEN_TTL
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+api_key = HTTPBearer(auto_error=False, scheme_name="api_key",
+                     description="An integrator's API key (`avatarcall apikey add NAME`).")
+
+
+class Problem(BaseModel):
+    """Every error: a stable code, a readable message, and whether trying again can help."""
+
+    code: str
+    message: str
+    retryable: bool = False
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": Problem} for status in statuses}
 
 
 class NewCall(BaseModel):
@@ -33,6 +57,23 @@ class CallTicket(BaseModel):
     call_id: str
     token: str
     language: str
+
+
+class Join(BaseModel):
+    token: str = Field(min_length=1, max_length=2000, description="the token of a customer link")
+
+
+class InvitedCall(BaseModel):
+    customer: str = Field(min_length=1, max_length=80, description="the customer's name, as agents see it")
+    language: str | None = Field(default=None, max_length=35, description="e.g. fr-FR")
+
+
+class Invitation(BaseModel):
+    call_id: str
+    token: str = Field(description="the customer's token for this call only")
+    url: str = Field(description="the customer page link that carries the token")
+    language: str
+    expires_in: int = Field(description="seconds the link stays valid")
 
 
 class Login(BaseModel):
@@ -68,7 +109,7 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@router.post("/api/calls", response_model=CallTicket)
+@router.post("/api/calls", response_model=CallTicket, responses=_errors(400))
 async def start_call(body: NewCall, request: Request) -> CallTicket:
     """A customer starts a call: it joins the queue and gets a token for its signaling socket."""
     services = request.app.state.services
@@ -78,20 +119,73 @@ async def start_call(body: NewCall, request: Request) -> CallTicket:
                       language=language)
 
 
-@router.post("/api/login", response_model=AgentInfo)
-async def login(body: Login, request: Request, response: Response) -> AgentInfo:
+@router.post("/api/calls/join", response_model=CallTicket, responses=_errors(401, 404, 410))
+async def join_call(body: Join, request: Request) -> CallTicket:
+    """A customer opens a link (``/?call=TOKEN``): the call its token names. An invitation's call
+    (integration API) is made on the link's first use; an ended call is not opened again."""
     services = request.app.state.services
-    if not services.agents.check(body.name, body.password):
+    who = services.auth.customer(body.token)
+    call_id = who.call_id or ""
+    if who.language is not None:
+        await services.calls.open_invite(call_id, who.name, who.language)
+    call = services.calls.get(call_id)
+    if call.state is CallState.ENDED:
+        raise CallEnded("This call has ended.")
+    return CallTicket(call_id=call.id, token=body.token, language=call.language)
+
+
+@router.post("/api/integrations/calls", response_model=Invitation, responses=_errors(401))
+async def invite_customer(body: InvitedCall, request: Request,
+                          credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                 Depends(api_key)]) -> Invitation:
+    """An integrator's backend (``Authorization: Bearer <api key>``) makes a call for a named
+    customer and gets the link to give them. The call reaches the agents' queue when the customer
+    opens the link."""
+    services = request.app.state.services
+    if credentials is None:
+        raise BadApiKey("Send an API key: 'Authorization: Bearer <key>'.", code="unauthenticated")
+    key_name = await asyncio.to_thread(services.api_keys.check, credentials.credentials)
+    if key_name is None:
+        raise BadApiKey("This API key is not valid (unknown or revoked).")
+    language = pick_language(services.settings.language, body.language)
+    call_id = new_call_id()
+    token = services.auth.customer_token(call_id, body.customer, language)
+    base = (services.settings.public_base_url or str(request.base_url)).rstrip("/")
+    log.info("invitation made call=%s key=%s", call_id, key_name)
+    return Invitation(call_id=call_id, token=token, url=f"{base}/?call={token}", language=language,
+                      expires_in=CUSTOMER_TOKEN_TTL)
+
+
+@router.post("/api/login", response_model=AgentInfo, responses=_errors(401, 429))
+async def login(body: Login, request: Request, response: Response) -> AgentInfo:
+    """An agent signs in: a session cookie (HttpOnly, SameSite=Strict, Secure under TLS). Failed
+    attempts are limited per name and per client address (``too_many_attempts``, Retry-After)."""
+    services = request.app.state.services
+    limiter = services.login_limiter
+    address = request.client.host if request.client else "-"
+    by_name, by_address = f"name:{body.name}", f"address:{address}"
+    wait = limiter.retry_after(by_name, by_address)
+    if wait is not None:
+        log.warning("sign-in refused, too many failures name=%r address=%s", body.name[:80], address)
+        raise TooManyAttempts(f"Too many failed sign-ins. Try again in {wait} s.", retry_after=wait)
+    # Counted before the (slow) check, so a burst of parallel guesses gets no more tries.
+    limiter.failed(by_name, by_address)
+    agent = await services.agents.check(body.name, body.password)
+    if agent is None:
+        log.info("sign-in failed name=%r address=%s", body.name[:80], address)
         raise Unauthenticated("Wrong name or password.", code="bad_login")
-    admin = services.agents.is_admin(body.name)
-    response.set_cookie(AGENT_COOKIE, services.auth.agent_cookie(body.name, admin), max_age=AGENT_SESSION_TTL,
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
-    return AgentInfo(name=body.name, admin=admin)
+    limiter.reset(by_name)
+    limiter.forgive(by_address)
+    response.set_cookie(AGENT_COOKIE, services.auth.agent_cookie(agent.name, agent.admin),
+                        max_age=AGENT_SESSION_TTL, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return AgentInfo(name=agent.name, admin=agent.admin)
 
 
 @router.post("/api/logout")
-async def logout(response: Response) -> dict[str, bool]:
-    response.delete_cookie(AGENT_COOKIE)
+async def logout(request: Request, response: Response) -> dict[str, bool]:
+    response.delete_cookie(AGENT_COOKIE, httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
     return {"ok": True}
 
 

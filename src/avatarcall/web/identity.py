@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from avatarcall.calls.models import Role
 from avatarcall.errors import NotAllowed, Unauthenticated
+from avatarcall.store.agents import Agent, AgentStore
 from avatarcall.tokens import TokenSigner
 
 AGENT_COOKIE = "avatarcall_agent"
 AGENT_SESSION_TTL = 12 * 3600
 CUSTOMER_TOKEN_TTL = 4 * 3600
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -20,23 +26,29 @@ class Identity:
     name: str
     call_id: str | None = None
     admin: bool = False
+    language: str | None = None  # set for a link minted by the integration API (the call is made on first use)
 
 
 class AgentDirectory:
-    """The agents who may log in. The embedded default has one demo agent."""
+    """The agents who may sign in (the ``agents`` table). Password checks are argon2 work: they
+    run on two threads of their own, never on the event loop."""
 
-    def __init__(self, demo: tuple[str, str]) -> None:
-        self._demo = demo
+    def __init__(self, store: AgentStore, threads: int = 2) -> None:
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
 
-    def is_admin(self, name: str) -> bool:
-        """The demo agent of the embedded default may see /admin."""
-        return hmac.compare_digest(name.encode(), self._demo[0].encode())
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    def check(self, name: str, password: str) -> bool:
-        demo_name, demo_password = self._demo
-        ok_name = hmac.compare_digest(name.encode(), demo_name.encode())
-        ok_password = hmac.compare_digest(password.encode(), demo_password.encode())
-        return ok_name and ok_password
+    async def check(self, name: str, password: str) -> Agent | None:
+        """The agent whose name and password these are, or None."""
+        return await self._run(lambda: self.store.verify(name, password))
+
+    async def ensure(self, name: str, password: str, *, admin: bool) -> None:
+        await self._run(lambda: self.store.ensure(name, password, admin=admin))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class Authenticator:
@@ -46,14 +58,23 @@ class Authenticator:
     def agent_cookie(self, name: str, admin: bool = False) -> str:
         return self._signer.sign({"kind": "agent", "name": name, "admin": admin}, AGENT_SESSION_TTL)
 
-    def customer_token(self, call_id: str, name: str) -> str:
-        return self._signer.sign({"kind": "customer", "call": call_id, "name": name},
-                                 CUSTOMER_TOKEN_TTL)
+    def customer_token(self, call_id: str, name: str, language: str | None = None) -> str:
+        """A customer's link to one call. With ``language`` it is an invitation (integration API):
+        the call is made when the link is first used."""
+        payload = {"kind": "customer", "call": call_id, "name": name}
+        if language is not None:
+            payload["lang"] = language
+        return self._signer.sign(payload, CUSTOMER_TOKEN_TTL)
+
+    def customer(self, token: str) -> Identity:
+        payload = self._signer.verify(token, "customer")
+        language = payload.get("lang")
+        return Identity(Role.CUSTOMER, str(payload["name"]), str(payload["call"]),
+                        language=str(language) if language is not None else None)
 
     def identify(self, cookie: str | None, token: str | None) -> Identity:
         if token:
-            payload = self._signer.verify(token, "customer")
-            return Identity(Role.CUSTOMER, str(payload["name"]), str(payload["call"]))
+            return self.customer(token)
         if cookie:
             payload = self._signer.verify(cookie, "agent")
             return Identity(Role.AGENT, str(payload["name"]))

@@ -1,8 +1,14 @@
-"""A token bucket: ``rate`` per second, bursts up to ``burst``. Pure; time is injected."""
+"""Rate limits. Pure; time is injected.
+
+- :class:`TokenBucket`: ``rate`` per second, bursts up to ``burst`` (signaling messages).
+- :class:`AttemptLimiter`: at most ``limit`` failures per key in a sliding ``window`` (sign-ins).
+"""
 
 from __future__ import annotations
 
+import math
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 
@@ -22,3 +28,58 @@ class TokenBucket:
             return False
         self._tokens -= cost
         return True
+
+
+class AttemptLimiter:
+    """Failures per key (a name, an address) in the last ``window`` seconds. Memory is bounded:
+    past ``max_keys`` keys the least recently failed ones are forgotten."""
+
+    def __init__(self, limit: int = 5, window: float = 60.0, *, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self._max_keys = max_keys
+        self._clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, key: str) -> deque[float] | None:
+        times = self._failures.get(key)
+        if times is None:
+            return None
+        horizon = self._clock() - self.window
+        while times and times[0] <= horizon:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+            return None
+        return times
+
+    def retry_after(self, *keys: str) -> int | None:
+        """Whole seconds until any of ``keys`` may try again, or None if all may try now."""
+        wait = 0.0
+        for key in keys:
+            times = self._recent(key)
+            if times is not None and len(times) >= self.limit:
+                wait = max(wait, times[-self.limit] + self.window - self._clock())
+        return max(1, math.ceil(wait)) if wait > 0 else None
+
+    def failed(self, *keys: str) -> None:
+        now = self._clock()
+        for key in keys:
+            times = self._recent(key) or deque(maxlen=self.limit)
+            times.append(now)
+            self._failures[key] = times
+            self._failures.move_to_end(key)
+        while len(self._failures) > self._max_keys:
+            self._failures.popitem(last=False)
+
+    def forgive(self, key: str) -> None:
+        """Take back the latest failure of ``key`` (an attempt counted ahead that succeeded)."""
+        times = self._recent(key)
+        if times:
+            times.pop()
+            if not times:
+                del self._failures[key]
+
+    def reset(self, key: str) -> None:
+        self._failures.pop(key, None)

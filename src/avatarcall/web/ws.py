@@ -4,29 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from avatarcall.calls.models import Role
-from avatarcall.errors import AvatarCallError, BadMessage, RateLimited
+from avatarcall.errors import AvatarCallError, BadMessage, BadOrigin, RateLimited
 from avatarcall.signaling import messages as m
 from avatarcall.web.identity import AGENT_COOKIE
+from avatarcall.web.origins import origin_allowed
 from avatarcall.web.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
 
+# Close codes (docs/security.md). 1008 and 1009 are the standard "policy violation" and "message
+# too big"; the 4xxx ones are ours, after the HTTP status they resemble.
+CLOSE_POLICY = 1008  # kept flooding after being told (rate_limited)
+CLOSE_TOO_BIG = 1009  # a frame over MAX_MESSAGE (uvicorn's ws_max_size closes first under `serve`)
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_TOO_SLOW = 4408
+CLOSE_BAD_ORIGIN = 4403
+CLOSE_TOO_SLOW = 4408  # reads too slowly (outbox full), or silent past the idle timeout
 CLOSE_DROPPED = 4000
 OUTBOX = 512
+MAX_MESSAGE = 64 * 1024
+# Beyond the message bucket, this many more messages may be dropped (refilled at FLOOD_RATE/s)
+# before the connection is closed: a page that is told "rate_limited" and slows down survives.
+FLOOD_ALLOWANCE = 100
+FLOOD_RATE = 10.0
 
 
 class Connection:
     """One browser tab; implements the call service's ``Peer``. Writes go through a bounded outbox."""
 
-    def __init__(self, ws: WebSocket, role: Role, name: str, call_id: str | None) -> None:
+    def __init__(self, ws: WebSocket, role: Role, name: str, call_id: str | None,
+                 rate: float = 50.0, burst: int = 200) -> None:
         self.ws = ws
         self.role = role
         self.name = name
@@ -34,6 +47,13 @@ class Connection:
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX)
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.close_code = CLOSE_TOO_SLOW
+        self.closing = False
+        # Every message counts against one bucket (generous: ICE candidates come in bursts); the
+        # excess is dropped and the page told so, at most once a second; a page that keeps on
+        # flooding is closed.
+        self.bucket = TokenBucket(rate=rate, burst=burst)
+        self.flood = TokenBucket(rate=FLOOD_RATE, burst=FLOOD_ALLOWANCE)
+        self._told_at = -1.0
         # Telemetry is the chattiest message a page sends: a page that floods it is told so and
         # its excess is dropped; nothing else it does is slowed down.
         self.telemetry_bucket = TokenBucket(rate=5, burst=20)
@@ -46,12 +66,28 @@ class Connection:
             self.close()
             self.close_code = CLOSE_TOO_SLOW
 
-    def close(self) -> None:
+    def close(self, code: int = CLOSE_DROPPED) -> None:
         """Close from the server side (the page reconnects by itself)."""
         while not self._outbox.empty():
             self._outbox.get_nowait()
         self._outbox.put_nowait(None)
-        self.close_code = CLOSE_DROPPED
+        self.close_code = code
+        self.closing = True
+
+    def admit(self) -> bool:
+        """Whether the next message is within the rate; tells the page when it is not, and closes
+        a connection that keeps flooding."""
+        if self.bucket.take():
+            return True
+        if not self.flood.take():
+            log.warning("signaling flood, closing role=%s call=%s", self.role, self.call_id)
+            self.close(CLOSE_POLICY)
+            return False
+        now = time.monotonic()
+        if now - self._told_at >= 1.0:
+            self._told_at = now
+            self.error(RateLimited("Too many messages; some were dropped. Slow down."))
+        return False
 
     def error(self, exc: AvatarCallError, request: str | None = None) -> None:
         self.send(m.ErrorMessage(code=exc.code, message=exc.message, retryable=exc.retryable,
@@ -77,30 +113,60 @@ class Connection:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _refuse(ws: WebSocket, exc: AvatarCallError, code: int) -> None:
+    await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
+    await ws.close(code=code, reason=exc.code)
+
+
 @router.websocket("/ws")
 async def signaling(ws: WebSocket, token: str | None = None, resume: str | None = None) -> None:
     services = ws.app.state.services
+    settings = services.settings
     await ws.accept()
+    origin = ws.headers.get("origin")
+    if not origin_allowed(origin, ws.headers.get("host"), settings.allowed_origins):
+        log.warning("signaling refused: origin %r is not allowed", origin[:200] if origin else origin)
+        await _refuse(ws, BadOrigin("This page may not connect here (its origin is not allowed)."),
+                      CLOSE_BAD_ORIGIN)
+        return
     try:
         who = services.auth.identify(ws.cookies.get(AGENT_COOKIE), token)
         call_id = who.call_id
         if who.role is Role.AGENT and resume:
             call_id = services.auth.resume(resume, who.name)
-        conn = Connection(ws, who.role, who.name, call_id)
+        if who.role is Role.CUSTOMER and who.language is not None:
+            await services.calls.open_invite(call_id, who.name, who.language)
+        conn = Connection(ws, who.role, who.name, call_id, rate=settings.ws_messages_per_second,
+                          burst=settings.ws_message_burst)
         await services.calls.connect(conn)
     except AvatarCallError as exc:
-        await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
-        await ws.close(code=CLOSE_UNAUTHENTICATED, reason=exc.code)
+        await _refuse(ws, exc, CLOSE_UNAUTHENTICATED)
         return
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{who.role}")
+    idle = settings.ws_idle_timeout
     try:
         while True:
-            frame = await ws.receive()
+            try:
+                frame = await asyncio.wait_for(ws.receive(), idle)
+            except TimeoutError:
+                if conn.closing:
+                    break  # closed and still no answer: the other end is gone
+                log.info("signaling idle for %.0f s, closing role=%s call=%s", idle, conn.role,
+                         conn.call_id)
+                conn.close(CLOSE_TOO_SLOW)
+                continue
             if frame["type"] == "websocket.disconnect":
                 break
+            if conn.closing or not conn.admit():
+                continue
             raw = frame.get("text")
             if raw is None:
                 conn.error(BadMessage("messages are JSON in text frames, not binary"))
+                continue
+            if len(raw) > MAX_MESSAGE:
+                log.warning("signaling message too big (%d chars), closing role=%s call=%s",
+                            len(raw), conn.role, conn.call_id)
+                conn.close(CLOSE_TOO_BIG)
                 continue
             await _dispatch(services, conn, raw)
     except WebSocketDisconnect:

@@ -24,6 +24,35 @@ function translate(language) {
 translate((navigator.language || 'en').slice(0, 2));
 
 const TICKET_KEY = 'avatarcall.ticket';
+const LINK_KEY = 'avatarcall.link';
+
+// A link made for this customer (`/?call=TOKEN`, integration API) joins that call instead of
+// starting one. The token leaves the address bar at once (no history, no sharing by accident);
+// this tab keeps it for a reload.
+const linkToken = new URLSearchParams(location.search).get('call');
+if (linkToken) {
+  if (sessionStorage.getItem(LINK_KEY) !== linkToken) sessionStorage.removeItem(TICKET_KEY);
+  sessionStorage.setItem(LINK_KEY, linkToken);
+  history.replaceState(null, '', location.pathname);
+}
+
+function forgetCall() {
+  sessionStorage.removeItem(TICKET_KEY);
+  sessionStorage.removeItem(LINK_KEY);
+}
+
+async function linkTicket(token) {
+  const response = await fetch('/api/calls/join', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  if (!response.ok) {
+    if (response.status !== 429) forgetCall(); // ended, expired or not valid: the next start is a new call
+    throw new Error((await response.json()).message ?? 'This link does not work.');
+  }
+  return response.json();
+}
 
 async function newTicket() {
   const response = await fetch('/api/calls', {
@@ -44,7 +73,8 @@ async function startCall(savedTicket = null) {
   } catch (err) {
     return fail(`Camera or microphone unavailable: ${err.message}`);
   }
-  const ticket = savedTicket ?? await newTicket();
+  const link = sessionStorage.getItem(LINK_KEY);
+  const ticket = savedTicket ?? await (link ? linkTicket(link) : newTicket());
   // A reload of this tab takes the same call back instead of starting over.
   sessionStorage.setItem(TICKET_KEY, JSON.stringify(ticket));
   translate(ticket.language);
@@ -110,14 +140,14 @@ async function startCall(savedTicket = null) {
     });
   });
   session.on('closed', ({ reason }) => {
-    if (reason === 'unknown_call' || reason === 'token_expired') {
-      sessionStorage.removeItem(TICKET_KEY);
+    if (['unknown_call', 'call_ended', 'token_expired', 'token_invalid'].includes(reason)) {
+      forgetCall();
       call.end();
     }
   });
   session.on('call-state', (msg) => {
     if (msg.state === 'ended') {
-      sessionStorage.removeItem(TICKET_KEY);
+      forgetCall();
       $('hangup').disabled = true;
       $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
         ? FRENCH.ended : 'The call has ended. Thank you!';

@@ -6,7 +6,10 @@ import { Emitter, SdkError } from './events.js';
 import { BackoffPolicy } from './reconnect.js';
 
 const OUTBOX_LIMIT = 500;
-const CLOSE_REFUSED = 4401; // the server will not take us back: do not retry
+const HEARTBEAT_MS = 20_000; // the server closes a socket that is silent for 60 s
+// The server will not take us back: do not retry. 4401: not (or no longer) allowed in;
+// 4403: this page's origin may not connect.
+const CLOSE_REFUSED = new Set([4401, 4403]);
 
 /**
  * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue", "call-started",
@@ -25,6 +28,7 @@ export class Session extends Emitter {
   #retryTimer = 0;
   #closedByUs = false;
   #everOpened = false;
+  #heartbeat = 0;
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
     'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error', 'error', 'closed'];
@@ -67,6 +71,10 @@ export class Session extends Emitter {
     ws.onopen = () => {
       this.#everOpened = true;
       this.#backoff.reset();
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}');
+      }, HEARTBEAT_MS);
       const queued = this.#outbox;
       this.#outbox = [];
       for (const text of queued) ws.send(text);
@@ -74,11 +82,12 @@ export class Session extends Emitter {
     };
     ws.onclose = (ev) => {
       if (this.#ws !== ws) return;
+      clearInterval(this.#heartbeat);
       for (const { reject } of this.#pending.values()) {
         reject(new SdkError('signaling_closed', 'The connection to the server closed.', true));
       }
       this.#pending.clear();
-      if (this.#closedByUs || ev.code === CLOSE_REFUSED || !this.#everOpened) {
+      if (this.#closedByUs || CLOSE_REFUSED.has(ev.code) || !this.#everOpened) {
         this.emit('closed', { code: ev.code, reason: ev.reason });
         return;
       }
@@ -104,6 +113,7 @@ export class Session extends Emitter {
   close() {
     this.#closedByUs = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#heartbeat);
     this.#ws?.close();
   }
 

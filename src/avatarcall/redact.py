@@ -1,0 +1,45 @@
+"""Keep credentials out of logs: a customer link's token (``?call=``, ``?token=``) and an agent's
+resume token travel in URLs, and uvicorn logs URLs. This filter blanks their values in every
+record that goes through the handlers it is put on."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from typing import Any
+
+SECRET_PARAMS = re.compile(r"(?i)([?&](?:token|call|resume|key|password)=)[^&\s\"']+")
+BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+
+
+def redact(text: str) -> str:
+    return BEARER.sub(r"\1[redacted]", SECRET_PARAMS.sub(r"\1[redacted]", text))
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def uvicorn_log_config(level: str) -> dict[str, Any]:
+    """uvicorn's own logging setup, with :class:`RedactSecrets` on each handler, and the root
+    logger (avatarcall's modules) through the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": "avatarcall.redact.RedactSecrets"}}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
+    config["formatters"]["plain"] = {
+        "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["plain"] = {"class": "logging.StreamHandler", "formatter": "plain",
+                                   "stream": "ext://sys.stderr", "filters": ["redact"]}
+    config["root"] = {"handlers": ["plain"], "level": level.upper()}
+    return config

@@ -1,0 +1,136 @@
+"""Agents who may sign in: name, argon2id password hash and role, in the ``agents`` table of the
+SQLite file.
+
+Blocking on purpose (sqlite3, and argon2 is CPU work by design): the server calls it from an
+executor, the command line (``avatarcall agent add``) directly.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from avatarcall.store.files import private_dir, sqlite_file
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS agents (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+NAME = re.compile(r"^[^\x00-\x1f\x7f:]{1,80}$")  # what a person types; no control characters, no ':'
+MIN_PASSWORD = 8
+MAX_PASSWORD = 200
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    admin: bool
+    created_at: float
+
+
+def check_name(name: str) -> str:
+    if name != name.strip() or not NAME.match(name):
+        raise ValueError("an agent name is 1-80 printable characters, no ':' and no surrounding spaces")
+    return name
+
+
+class AgentStore:
+    """Agents in one SQLite file (a connection per operation: they are rare and short)."""
+
+    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+        self.path = path
+        self._hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
+        private_dir(path.parent)
+        sqlite_file(path)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """One transaction on a connection of its own, closed after."""
+        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+            yield db
+
+    def set(self, name: str, password: str, *, admin: bool = False) -> bool:
+        """Create or update an agent; return True if it was created."""
+        check_name(name)
+        if not 1 <= len(password) <= MAX_PASSWORD:
+            raise ValueError(f"a password is 1-{MAX_PASSWORD} characters")
+        digest = self._hasher.hash(password)
+        now = time.time()
+        with self._db() as db:
+            created = db.execute("SELECT 1 FROM agents WHERE name=?", (name,)).fetchone() is None
+            db.execute(
+                "INSERT INTO agents VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                "password_hash=excluded.password_hash, admin=excluded.admin, "
+                "updated_at=excluded.updated_at",
+                (name, digest, int(admin), now, now),
+            )
+        return created
+
+    def ensure(self, name: str, password: str, *, admin: bool) -> None:
+        """Make sure this agent exists with this password and role (the demo agent, at start);
+        the hash is only rewritten when something changed."""
+        with self._db() as db:
+            row = db.execute("SELECT password_hash, admin FROM agents WHERE name=?", (name,)).fetchone()
+        if row is not None and bool(row[1]) == admin and self._matches(row[0], password):
+            return
+        self.set(name, password, admin=admin)
+
+    def verify(self, name: str, password: str) -> Agent | None:
+        """The agent if ``password`` is theirs, else None; as slow for an unknown name as for a
+        wrong password (no telling which names exist)."""
+        if len(password) > MAX_PASSWORD:
+            return None
+        with self._db() as db:
+            row = db.execute(
+                "SELECT password_hash, admin, created_at FROM agents WHERE name=?", (name,)
+            ).fetchone()
+        if row is None:
+            self._matches(self._dummy_hash(), password)
+            return None
+        digest, admin, created_at = row
+        if not self._matches(digest, password):
+            return None
+        if self._hasher.check_needs_rehash(digest):
+            with self._db() as db:
+                db.execute("UPDATE agents SET password_hash=? WHERE name=? AND password_hash=?",
+                           (self._hasher.hash(password), name, digest))
+        return Agent(name, bool(admin), created_at)
+
+    def get(self, name: str) -> Agent | None:
+        with self._db() as db:
+            row = db.execute("SELECT name, admin, created_at FROM agents WHERE name=?",
+                             (name,)).fetchone()
+        return Agent(row[0], bool(row[1]), row[2]) if row else None
+
+    def list(self) -> list[Agent]:
+        with self._db() as db:
+            rows = db.execute("SELECT name, admin, created_at FROM agents ORDER BY name").fetchall()
+        return [Agent(r[0], bool(r[1]), r[2]) for r in rows]
+
+    def _matches(self, digest: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(digest, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("no such agent")
+        return self._dummy
