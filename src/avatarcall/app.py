@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from avatarcall import __version__
-from avatarcall.avatar import AvatarService, EspeakSynthesizer, SessionConfig
+from avatarcall.avatar import AvatarService, EspeakSynthesizer, SessionConfig, SpeechSynthesizer
 from avatarcall.calls.service import CallService
 from avatarcall.config import Settings
 from avatarcall.errors import (
@@ -58,6 +58,15 @@ class Services:
     login_limiter: AttemptLimiter
 
 
+def _synthesizer(settings: Settings) -> SpeechSynthesizer:
+    """espeak-ng by default; Piper when a voice model is configured."""
+    if settings.piper_model is not None:
+        from avatarcall.avatar.speech import PiperSynthesizer
+
+        return PiperSynthesizer(settings.piper_model)
+    return EspeakSynthesizer()
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -72,7 +81,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics = Metrics()
     ice = IceProvider.from_settings(settings)
     avatars = AvatarService(
-        EspeakSynthesizer(),
+        _synthesizer(settings),
         SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
                       bitrate=settings.avatar_bitrate,
                       keyframe_interval=settings.avatar_keyframe_interval,

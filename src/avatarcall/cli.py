@@ -30,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings = Settings(**overrides)
     except ValueError as exc:
         raise SystemExit(f"avatarcall: {exc}") from None
-    log_config = uvicorn_log_config(settings.log_level)
+    log_config = uvicorn_log_config(settings.log_level, settings.log_format)
     logging.config.dictConfig(log_config)
     tls: dict[str, str] = {}
     note = ""

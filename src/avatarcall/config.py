@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     avatar_palette: dict[str, str] = Field(
         default_factory=dict, description='brand colours, e.g. {"background_top": "#fdf6ec"}')
     avatar_image_dir: Path | None = Field(default=None, description="folder of PNG characters")
+    piper_model: Path | None = Field(
+        default=None, description="a Piper voice model (.onnx): speech by Piper instead of espeak-ng")
     avatar_fps: int = Field(default=25, ge=5, le=60)
     avatar_size: int = Field(default=512, ge=128, le=1280)
     avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)
@@ -69,6 +71,7 @@ class Settings(BaseSettings):
         default=False, description="enable /api/debug fault injection (tests and drills only)"
     )
     log_level: str = "INFO"
+    log_format: Literal["plain", "json"] = Field(default="plain", description="plain or JSON lines")
     # --- security (docs/security.md) ---
     tls_cert: Path | None = Field(default=None, description="TLS certificate chain (PEM)")
     tls_key: Path | None = Field(default=None, description="TLS private key (PEM)")

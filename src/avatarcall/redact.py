@@ -28,7 +28,7 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def uvicorn_log_config(level: str) -> dict[str, Any]:
+def uvicorn_log_config(level: str, fmt: str = "plain") -> dict[str, Any]:
     """uvicorn's own logging setup, with :class:`RedactSecrets` on each handler, and the root
     logger (avatarcall's modules) through the same handler."""
     from uvicorn.config import LOGGING_CONFIG
@@ -39,7 +39,11 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
         handler.setdefault("filters", []).append("redact")
     config["formatters"]["plain"] = {
         "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    config["handlers"]["plain"] = {"class": "logging.StreamHandler", "formatter": "plain",
+    config["formatters"]["json"] = {"()": "avatarcall.logs.JsonFormatter"}
+    if fmt == "json":
+        for handler in config["handlers"].values():
+            handler["formatter"] = "json"
+    config["handlers"]["plain"] = {"class": "logging.StreamHandler", "formatter": fmt,
                                    "stream": "ext://sys.stderr", "filters": ["redact"]}
     config["root"] = {"handlers": ["plain"], "level": level.upper()}
     return config
