@@ -32,6 +32,12 @@ class Server:
     def tls(self) -> bool:
         return self.url.startswith("https://")
 
+    def unexpected_tracebacks(self) -> list[str]:
+        """Tracebacks in the server's log, except those of deliberate fault drills (tests that
+        crash an avatar on purpose share this server)."""
+        blocks = self.log.read_text().split("Traceback (most recent call last):")[1:]
+        return [b[:2000] for b in blocks if "injected fault" not in b.split("\n\n")[0][:4000]]
+
     def client(self, **kwargs: object) -> httpx.AsyncClient:
         """An HTTP client for this server (a self-signed certificate is not checked)."""
         return httpx.AsyncClient(base_url=self.url, verify=not self.tls, **kwargs)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 // The agent console: sign in, see the queue, take a call, steer the avatar, end the call.
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
-import { CallView, showAvatarState } from './call-view.js';
+import { bindIceServers, CallView, showAvatarState } from './call-view.js';
 
 const $ = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -60,8 +60,6 @@ async function openConsole(name) {
   slot.setVoiceTrack(localStream.getAudioTracks()[0] ?? null);
   telemetry.watchAvatarSlot(slot);
   $('avatar-retry').onclick = () => slot.retry();
-  let iceCall = [];
-  let relayOnly = false;
   let callId = null;
 
   call.onChange = (state) => {
@@ -76,18 +74,7 @@ async function openConsole(name) {
     type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value,
   });
 
-  // TURN credentials expire: ask for fresh ones before they do (long calls, ICE restarts).
-  let iceTimer = 0;
-  const refreshIceIn = (seconds) => {
-    clearTimeout(iceTimer);
-    if (seconds) iceTimer = setTimeout(() => session.send({ type: 'ice.refresh' }), seconds * 1000);
-  };
-  session.on('ice-servers', (msg) => {
-    iceCall = msg.call;
-    call.setIceServers(msg.call);
-    slot.setIceServers(msg.avatar);
-    refreshIceIn(msg.refresh_in);
-  });
+  const ice = bindIceServers(session, call, slot);
   session.on('welcome', (msg) => {
     // Back after a cut with no call to resume: whatever call this page showed is over.
     if (!msg.call && callId) {
@@ -95,11 +82,6 @@ async function openConsole(name) {
       sessionStorage.removeItem(RESUME_KEY);
       call.end();
     }
-    iceCall = msg.ice_servers_call;
-    call.setIceServers(iceCall);
-    relayOnly = msg.relay_only;
-    refreshIceIn(msg.ice_refresh_in);
-    slot.setIceServers(msg.ice_servers_avatar, relayOnly);
   });
   session.on('queue', (items) => renderQueue(items, accept));
   session.on('call-started', (msg) => {
@@ -109,7 +91,7 @@ async function openConsole(name) {
     $('after').value = msg.call.after;
     if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);
     call.start({
-      callId, polite: msg.polite, iceServers: iceCall, relayOnly, localStream,
+      callId, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly, localStream,
       rejoin: msg.call.state !== 'connecting',
     });
   });

@@ -137,3 +137,28 @@ export function showAvatarState(el, messageEl, { state, message }) {
     messageEl.hidden = state !== 'error';
   }
 }
+
+/**
+ * Keeps a page's ICE servers current for both links: from "welcome", then fresh TURN
+ * credentials asked for before they expire (long calls, ICE restarts). Returns live values.
+ */
+export function bindIceServers(session, call, slot) {
+  const current = { call: [], relayOnly: false };
+  let timer = 0;
+  const refreshIn = (seconds) => {
+    clearTimeout(timer);
+    if (seconds) timer = setTimeout(() => session.send({ type: 'ice.refresh' }), seconds * 1000);
+  };
+  const apply = (callServers, avatarServers, seconds) => {
+    current.call = callServers;
+    call.setIceServers(callServers);
+    slot.setIceServers(avatarServers, current.relayOnly);
+    refreshIn(seconds);
+  };
+  session.on('welcome', (msg) => {
+    current.relayOnly = msg.relay_only;
+    apply(msg.ice_servers_call, msg.ice_servers_avatar, msg.ice_refresh_in);
+  });
+  session.on('ice-servers', (msg) => apply(msg.call, msg.avatar, msg.refresh_in));
+  return current;
+}

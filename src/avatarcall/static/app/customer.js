@@ -1,6 +1,6 @@
 // The customer's page: start a call, wait with the avatar, talk to the agent, see the goodbye.
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
-import { CallView, showAvatarState } from './call-view.js';
+import { bindIceServers, CallView, showAvatarState } from './call-view.js';
 
 const $ = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -95,8 +95,6 @@ async function startCall(savedTicket = null) {
   telemetry.watchAvatarSlot(slot);
   telemetry.setCall(ticket.call_id);
   $('avatar-retry').onclick = () => slot.retry();
-  let iceCall = [];
-  let relayOnly = false;
 
   call.onChange = (state) => {
     $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
@@ -112,30 +110,14 @@ async function startCall(savedTicket = null) {
     document.body.dataset.voice = voice;
     $('remote').muted = asAgent;
   });
-  // TURN credentials expire: ask for fresh ones before they do (long calls, ICE restarts).
-  let iceTimer = 0;
-  const refreshIceIn = (seconds) => {
-    clearTimeout(iceTimer);
-    if (seconds) iceTimer = setTimeout(() => session.send({ type: 'ice.refresh' }), seconds * 1000);
-  };
-  session.on('ice-servers', (msg) => {
-    iceCall = msg.call;
-    call.setIceServers(msg.call);
-    slot.setIceServers(msg.avatar);
-    refreshIceIn(msg.refresh_in);
-  });
+  const ice = bindIceServers(session, call, slot);
   session.on('welcome', (msg) => {
-    iceCall = msg.ice_servers_call;
-    call.setIceServers(iceCall);
-    relayOnly = msg.relay_only;
-    refreshIceIn(msg.ice_refresh_in);
-    slot.setIceServers(msg.ice_servers_avatar, relayOnly);
     if (msg.call?.state === 'waiting') call.show('waiting');
     if (msg.call?.state === 'ended') call.end(); // it ended while we were away
   });
   session.on('call-started', (msg) => {
     call.start({
-      callId: msg.call.call_id, polite: msg.polite, iceServers: iceCall, relayOnly, localStream,
+      callId: msg.call.call_id, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly, localStream,
       rejoin: msg.call.state !== 'connecting',
     });
   });
