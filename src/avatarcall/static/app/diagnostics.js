@@ -100,6 +100,7 @@ async function turnCheck(config) {
 /** A loopback call (two peer connections in this page) and the server's avatar, together. */
 async function simultaneousCheck(stream, config) {
   report('simultaneous', 'running', `Running a call and the avatar together for ${SIMULTANEOUS_SECONDS} s…`);
+  document.querySelector('.videos').hidden = false;
   const started = performance.now();
   const a = new RTCPeerConnection();
   const b = new RTCPeerConnection();
@@ -166,6 +167,8 @@ async function simultaneousCheck(stream, config) {
   const fps = after.map((n, i) => (n - before[i]) / seconds);
   const states = [b.connectionState, avatar.connectionState];
   a.close(); b.close(); avatar.close();
+  for (const id of ['loop', 'avatar']) $(id).srcObject = null;
+  document.querySelector('.videos').hidden = true; // no black squares once the test is over
   const ok = callAt && avatarAt && states.every((s) => s === 'connected') && fps.every((f) => f > 5) && drops.length === 0;
   const text = `Call connected in ${callAt ? ms(callAt - started) : 'never'}, avatar first frame in `
     + `${avatarAt ? ms(avatarAt - avatarStart) : 'never'}; over ${Math.round(seconds)} s: call ${fps[0].toFixed(1)} fps, `
