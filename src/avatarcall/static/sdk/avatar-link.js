@@ -4,6 +4,7 @@
 import { Emitter, SdkError } from './events.js';
 
 const GATHER_TIMEOUT_MS = 3000;
+const VIDEO_HOLD_MS = 100;
 
 /** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
 export class AvatarLink extends Emitter {
@@ -46,7 +47,11 @@ export class AvatarLink extends Emitter {
     });
     this.#pc = pc;
     const stream = new MediaStream();
-    pc.ontrack = ({ track }) => {
+    pc.ontrack = ({ track, receiver }) => {
+      // Chromium buffers the avatar's audio (~50 ms) longer than its video (~8 ms) and its
+      // lip sync does not fully close the gap for this stream; holding the video a little
+      // longer puts the lips back on the voice (measured by the lip-sync browser tests).
+      if (track.kind === 'video' && 'jitterBufferTarget' in receiver) receiver.jitterBufferTarget = VIDEO_HOLD_MS;
       stream.addTrack(track);
       this.emit('stream', stream);
     };
