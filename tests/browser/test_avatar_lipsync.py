@@ -47,7 +47,7 @@ async def test_the_mouth_moves_with_the_avatars_voice(browser, server) -> None:
     opening = [v for _, v in series["mouth"]]
     assert max(opening) - min(opening) > 0.01  # the mouth moves
     assert corr > 0.15  # and with the sound (0.2-0.6 measured here; lower on a busy machine)
-    # The lag is printed, not asserted (timing belongs to measurements): -30 to -80 ms here.
+    # The lag is printed, not asserted (timing belongs to measurements).
     await customer.close()
     await agent.close()
 
