@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
 import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 

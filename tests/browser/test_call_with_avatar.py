@@ -13,13 +13,13 @@ from avatarcall.testing.browser import (
     Person,
     agent_accepts,
     agent_logs_in,
+    assert_video_flows,
     audio_level,
     by_testid,
     call_id_of,
     center_colour,
+    connected_pair,
     customer_starts_call,
-    frames_decoded,
-    record_states,
     state_history,
 )
 
@@ -28,23 +28,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 HEARD = 0.01  # RMS of a speaking avatar is ~0.05-0.2; silence is 0
 
 
-async def connected_pair(browser, url: str, locale: str = "en-US") -> tuple[Person, Person]:
-    customer = await customer_starts_call(browser, url, locale)
-    agent = await agent_logs_in(browser, url)
-    await agent_accepts(agent, await call_id_of(customer))
-    await customer.expect_state("call-state", "connected")
-    await agent.expect_state("call-state", "connected")
-    await record_states(customer)
-    await record_states(agent)
-    return customer, agent
 
 
-async def assert_video_flows(*people: Person) -> None:
-    """framesDecoded (getStats) of each person's call link keeps rising."""
-    before = [await frames_decoded(p) for p in people]
-    await asyncio.sleep(2)
-    after = [await frames_decoded(p) for p in people]
-    assert all(b > a for a, b in zip(before, after)), (before, after)
 
 
 async def assert_never_left_connected(*people: Person) -> None:
@@ -77,7 +62,7 @@ async def test_avatar_greets_then_call_connects_then_avatar_says_goodbye(browser
 
 
 async def test_call_stays_connected_with_avatar_live_and_mode_switches(browser, server) -> None:
-    customer, agent = await connected_pair(browser, server.url)
+    customer, agent = await connected_pair(browser, server.url, avatar_live=False)
     await customer.expect_state("avatar-state", "live")
     for _ in range(10):  # 20 s with the avatar live, video checked all along
         await assert_video_flows(customer, agent)
@@ -94,7 +79,7 @@ async def test_call_stays_connected_with_avatar_live_and_mode_switches(browser, 
 
 
 async def test_overlay_and_off_modes_show_what_they_say(browser, server) -> None:
-    customer, agent = await connected_pair(browser, server.url)
+    customer, agent = await connected_pair(browser, server.url, avatar_live=False)
     await by_testid(agent.page, "avatar-mode").select_option("overlay")
     await expect(by_testid(customer.page, "avatar-overlay")).to_be_visible()
     await expect(by_testid(customer.page, "avatar-video")).to_be_hidden()
@@ -111,7 +96,7 @@ async def test_overlay_and_off_modes_show_what_they_say(browser, server) -> None
 
 
 async def test_avatar_crash_stop_and_restart_never_touch_the_call(browser, server) -> None:
-    customer, agent = await connected_pair(browser, server.url)
+    customer, agent = await connected_pair(browser, server.url, avatar_live=False)
     await customer.expect_state("avatar-state", "live")
     call_id = await call_id_of(customer)
     fault = f"{server.url}/api/debug/calls/{call_id}/avatar/fault"

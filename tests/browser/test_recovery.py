@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 
@@ -11,14 +10,10 @@ import pytest
 from playwright.async_api import expect
 
 from avatarcall.testing.browser import (
-    Person,
-    agent_accepts,
-    agent_logs_in,
+    assert_video_flows,
     by_testid,
     call_id_of,
-    customer_starts_call,
-    frames_decoded,
-    record_states,
+    connected_pair,
     state_history,
 )
 from avatarcall.testing.server import free_port, start_server
@@ -26,26 +21,12 @@ from avatarcall.testing.server import free_port, start_server
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
-async def connected_pair(browser, url: str) -> tuple[Person, Person]:
-    customer = await customer_starts_call(browser, url)
-    agent = await agent_logs_in(browser, url)
-    await agent_accepts(agent, await call_id_of(customer))
-    for person in (customer, agent):
-        await person.expect_state("call-state", "connected")
-        await person.expect_state("avatar-state", "live")
-    return customer, agent
 
 
-async def assert_video_flows(*people: Person) -> None:
-    before = [await frames_decoded(p) for p in people]
-    await asyncio.sleep(2)
-    after = [await frames_decoded(p) for p in people]
-    assert all(b > a for a, b in zip(before, after)), (before, after)
 
 
 async def test_signaling_cut_leaves_media_flowing_and_the_page_resumes(browser, server) -> None:
     customer, agent = await connected_pair(browser, server.url)
-    await record_states(customer)
     call_id = await call_id_of(customer)
     async with httpx.AsyncClient() as http:
         for role in ("customer", "agent"):

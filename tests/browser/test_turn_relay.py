@@ -11,12 +11,9 @@ import pytest
 
 from avatarcall.testing.browser import (
     Person,
-    agent_accepts,
-    agent_logs_in,
     call_id_of,
-    customer_starts_call,
+    connected_pair,
     frames_decoded,
-    record_states,
     state_history,
 )
 from avatarcall.testing.coturn import Coturn
@@ -40,14 +37,6 @@ def relay_server(tmp_path_factory: pytest.TempPathFactory, coturn: Coturn) -> It
     server.stop()
 
 
-async def relayed_pair(browser, url: str) -> tuple[Person, Person]:
-    customer = await customer_starts_call(browser, url)
-    agent = await agent_logs_in(browser, url)
-    await agent_accepts(agent, await call_id_of(customer))
-    for person in (customer, agent):
-        await person.expect_state("call-state", "connected")
-        await person.expect_state("avatar-state", "live")
-    return customer, agent
 
 
 async def candidate_types(server: Server, call_id: str) -> dict[str, set[str]]:
@@ -75,7 +64,7 @@ async def video_flowing(person: Person, within: float = 60.0) -> bool:
 
 
 async def test_call_and_avatar_connect_through_turn_only(browser, relay_server: Server) -> None:
-    customer, agent = await relayed_pair(browser, relay_server.url)
+    customer, agent = await connected_pair(browser, relay_server.url)
     call_id = await call_id_of(customer)
     for _ in range(30):  # stats summaries come every 5 s
         found = await candidate_types(relay_server, call_id)
@@ -90,9 +79,7 @@ async def test_call_and_avatar_connect_through_turn_only(browser, relay_server: 
 
 async def test_the_call_comes_back_after_coturn_restarts(browser, relay_server: Server,
                                                           coturn: Coturn) -> None:
-    customer, agent = await relayed_pair(browser, relay_server.url)
-    for person in (customer, agent):
-        await record_states(person)
+    customer, agent = await connected_pair(browser, relay_server.url)
     coturn.stop()
     await asyncio.sleep(5)
     coturn.start()  # a new process: every allocation is gone, the relays must be rebuilt

@@ -289,3 +289,28 @@ def best_lag(series: dict[str, list[list[float]]], max_lag_ms: int = 300,
         if corr > best[1]:
             best = (float(lag), corr)
     return best
+
+
+async def connected_pair(browser: Browser, url: str, locale: str = "en-US",
+                         avatar_live: bool = True) -> tuple[Person, Person]:
+    """A customer and an agent in a connected call (and, by default, both avatars live);
+    their state badges are recorded from then on (see ``state_history``)."""
+    customer = await customer_starts_call(browser, url, locale)
+    agent = await agent_logs_in(browser, url)
+    await agent_accepts(agent, await call_id_of(customer))
+    for person in (customer, agent):
+        await person.expect_state("call-state", "connected")
+        if avatar_live:
+            await person.expect_state("avatar-state", "live")
+        await record_states(person)
+    return customer, agent
+
+
+async def assert_video_flows(*people: Person, seconds: float = 2.0) -> None:
+    """framesDecoded (getStats) of each person's call link keeps rising."""
+    import asyncio
+
+    before = [await frames_decoded(p) for p in people]
+    await asyncio.sleep(seconds)
+    after = [await frames_decoded(p) for p in people]
+    assert all(b > a for a, b in zip(before, after)), (before, after)

@@ -7,6 +7,7 @@ import { OverlayAvatar } from './overlay.js';
 import { BackoffPolicy } from './reconnect.js';
 
 const LIVE_DEADLINE_MS = 60000;
+const LINK_STALL_MS = 10000; // a link still not showing frames by then is replaced
 
 /** Events: "state" ({state, code?, message?}), "view" ({view, epoch}). */
 export class AvatarSlot extends Emitter {
@@ -137,6 +138,10 @@ export class AvatarSlot extends Emitter {
       voice: this.#voice === 'agent' ? this.#voiceTrack : null,
     });
     this.#link = link;
+    // ICE checks can stall without ever reporting "failed" (seen through a relay): a link with
+    // no frame after LINK_STALL_MS is replaced, like a failed one, well before the deadline.
+    const stall = setTimeout(() => { if (this.#state !== 'live') this.#retry(link); }, LINK_STALL_MS);
+    link.on('state', (state) => { if (state === 'closed') clearTimeout(stall); });
     link.on('stream', (stream) => {
       if (this.#link !== link) return;
       this.#video.srcObject = stream;
