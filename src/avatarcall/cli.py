@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging.config
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,18 +144,23 @@ def _diagnose(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    os.environ["AVATARCALL_CHROMIUM"] = args.chromium
     if args.what == "calls":
         from avatarcall.bench.calls import run
 
-        return run(runs=args.runs, chromium=args.chromium)
+        return run(runs=args.runs or 20)
     if args.what == "recovery":
         from avatarcall.bench.recovery import run as run_recovery
 
-        return run_recovery(runs=args.runs)
+        return run_recovery(runs=args.runs or 10)
     if args.what == "avatar":
         from avatarcall.bench.avatar import run as run_avatar
 
-        return run_avatar(max_sessions=args.max_sessions)
+        return run_avatar(max_sessions=args.max_sessions, lipsync_runs=args.runs or 3)
+    if args.what == "lipsync":
+        from avatarcall.bench.lipsync import run as run_lipsync
+
+        return run_lipsync(runs=args.runs or 5)
     raise SystemExit(f"unknown benchmark {args.what}")
 
 
@@ -198,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     diagnose.add_argument("--seconds", type=float, default=5.0, help="how long to watch the avatar")
     diagnose.set_defaults(func=_diagnose)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("what", choices=["calls", "avatar", "recovery"])
+    bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync"])
     bench.add_argument("--max-sessions", type=int, default=12, help="avatar: ramp limit")
-    bench.add_argument("--runs", type=int, default=20)
+    bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 (A/V runs)")
     bench.add_argument("--chromium", default="/usr/bin/chromium")
     bench.set_defaults(func=_bench)
     args = parser.parse_args(argv)

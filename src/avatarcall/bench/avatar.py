@@ -6,7 +6,7 @@ peer connections is encoded N times, once by each sender's own encoder):
 2. CPU per second of one session as viewers are added, and the cost of one more viewer;
 3. how many sessions (two viewers each: the customer and the agent's preview) keep 25 fps with
    no late frame, ramping up until frames are late;
-4. the A/V offset at the browser (mouth opening against sound level, in Chromium).
+4. the A/V offset at the browser (see ``avatarcall.bench.lipsync``).
 
 Viewers here are the server side of a viewer, without the network: each one packetizes the
 video with aiortc's own ``Vp8Encoder.pack`` and encodes the audio with aiortc's ``OpusEncoder``,
@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 from aiortc.codecs.opus import OpusEncoder
@@ -32,6 +30,7 @@ from avatarcall.avatar.motion import FacePose
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.session import AvatarSession, SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer
+from avatarcall.bench import lipsync
 from avatarcall.bench.stats import median, p95
 
 STEP_SECONDS = 6.0
@@ -161,41 +160,6 @@ async def _ramp(kind: type[AvatarSession], executor: ThreadPoolExecutor, limit: 
     return steps
 
 
-async def _av_offset() -> tuple[float, float] | None:
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        return None
-    from avatarcall.testing.browser import (
-        agent_accepts,
-        agent_logs_in,
-        best_lag,
-        by_testid,
-        call_id_of,
-        customer_starts_call,
-        launch_chromium,
-        lipsync_series,
-    )
-    from avatarcall.testing.server import start_server
-
-    server = start_server(Path(tempfile.mkdtemp(prefix="avatarcall-bench-")))
-    try:
-        async with async_playwright() as p:
-            browser = await launch_chromium(p)
-            customer = await customer_starts_call(browser, server.url, "fr-FR")
-            agent = await agent_logs_in(browser, server.url)
-            await agent_accepts(agent, await call_id_of(customer))
-            await customer.expect_state("call-state", "connected")
-            await customer.expect_state("avatar-state", "live")
-            await by_testid(agent.page, "avatar-say").fill(TEXT[:200])
-            await by_testid(agent.page, "avatar-say-submit").click()
-            series = await lipsync_series(customer, 8000)
-            await browser.close()
-            return best_lag(series)
-    finally:
-        server.stop()
-
-
 async def _main(max_sessions: int) -> None:
     workers = os.cpu_count() or 2
     print(f"\navatarcall bench avatar  (512x512, 25 fps, VP8 800 kbps, character Ava, "
@@ -230,15 +194,13 @@ async def _main(max_sessions: int) -> None:
     print(f"  ours: {best_ours} session(s)    aiortc default: {best_theirs} session(s)")
     executor.shutdown()
 
-    offset = await _av_offset()
-    if offset is None:
+
+
+def run(max_sessions: int = 12, lipsync_runs: int = 3) -> int:
+    asyncio.run(_main(max_sessions))
+    results = lipsync.measure(lipsync_runs)
+    if results is None:
         print("\nA/V offset at the browser: skipped (Playwright is not installed)")
     else:
-        lag, corr = offset
-        print(f"\nA/V offset at the browser (Chromium; mouth opening vs sound level): "
-              f"{lag:+.0f} ms (correlation {corr:.2f}; negative = lips lead the sound)\n")
-
-
-def run(max_sessions: int = 12) -> int:
-    asyncio.run(_main(max_sessions))
+        lipsync.print_offsets(results)
     return 0

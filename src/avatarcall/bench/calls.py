@@ -127,11 +127,7 @@ async def _run(runs: int) -> Tally:
     return tally
 
 
-def run(runs: int, chromium: str | None = None) -> int:
-    if chromium:
-        import os
-
-        os.environ["AVATARCALL_CHROMIUM"] = chromium
+def run(runs: int) -> int:
     tally = _run_sync(runs)
     _print(tally, runs)
     return 0

@@ -53,21 +53,25 @@ class Person:
 
 
 async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None,
-                     ignore_https_errors: bool = False) -> Person:
-    """A fresh context; ``ignore_https_errors`` for a server with a self-signed certificate."""
+                     ignore_https_errors: bool = False, init_script: str | None = None) -> Person:
+    """A fresh context; ``ignore_https_errors`` for a server with a self-signed certificate;
+    ``init_script`` runs in every page before the page's own scripts."""
     context = await browser.new_context(locale=locale, viewport={"width": 1200, "height": 860},
                                         ignore_https_errors=ignore_https_errors)
     if colour is not None:
         await context.add_init_script(COLOURED_CAMERA % colour)
+    if init_script is not None:
+        await context.add_init_script(init_script)
     page = await context.new_page()
     return Person(context, page)
 
 
 async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US",
                                colour: str | None = None, link: str | None = None,
-                               ignore_https_errors: bool = False) -> Person:
+                               ignore_https_errors: bool = False,
+                               init_script: str | None = None) -> Person:
     """The customer opens the page (or the ``link`` they were given) and starts the call."""
-    customer = await new_person(browser, locale, colour, ignore_https_errors)
+    customer = await new_person(browser, locale, colour, ignore_https_errors, init_script)
     await customer.page.goto(link or url + "/")
     await by_testid(customer.page, "start-call").click()
     await customer.expect_state("call-state", "waiting")
@@ -258,6 +262,14 @@ async ([testid, ms, roi]) => {
 """
 
 MOUTH_ROI = (206, 280, 100, 80)  # x, y, w, h on the 512x512 avatar
+
+# For comparisons only: the page can no longer hold its video back (jitterBufferTarget is
+# ignored), which leaves lip sync to the browser's own audio/video synchronisation.
+BROWSER_SYNC_ONLY = """
+Object.defineProperty(RTCRtpReceiver.prototype, 'jitterBufferTarget', {
+  configurable: true, get() { return null; }, set(value) {},
+});
+"""
 
 
 async def lipsync_series(person: Person, ms: int, which: str = "avatar-video",

@@ -2,9 +2,9 @@
 // session epoch). Separate from the call link in every way: its own RTCPeerConnection, its own
 // ICE servers, nothing shared. aiortc answers complete offers, so we wait for ICE gathering.
 import { Emitter, SdkError } from './events.js';
+import { LipSync } from './lip-sync.js';
 
 const GATHER_TIMEOUT_MS = 3000;
-const VIDEO_HOLD_MS = 100;
 
 /** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
 export class AvatarLink extends Emitter {
@@ -15,6 +15,7 @@ export class AvatarLink extends Emitter {
   #iceServers;
   #relayOnly;
   #closed = false;
+  #lipSync = null;
 
   static EVENTS = ['state', 'stream'];
 
@@ -38,6 +39,8 @@ export class AvatarLink extends Emitter {
   get epoch() { return this.#epoch; }
   get state() { return this.#pc?.connectionState ?? 'new'; }
   get peerConnection() { return this.#pc; }
+  /** How long the avatar's video is held to meet its voice (ms), or null before it is known. */
+  get videoHoldMs() { return this.#lipSync?.holdMs ?? null; }
 
   /** Offer, get the server's answer; resolves when the answer is applied. */
   async start() {
@@ -48,10 +51,10 @@ export class AvatarLink extends Emitter {
     this.#pc = pc;
     const stream = new MediaStream();
     pc.ontrack = ({ track, receiver }) => {
-      // Chromium buffers the avatar's audio (~50 ms) longer than its video (~8 ms) and its
-      // lip sync does not fully close the gap for this stream; holding the video a little
-      // longer puts the lips back on the voice (measured by the lip-sync browser tests).
-      if (track.kind === 'video' && 'jitterBufferTarget' in receiver) receiver.jitterBufferTarget = VIDEO_HOLD_MS;
+      if (track.kind === 'video') {
+        this.#lipSync = new LipSync(pc, receiver);
+        this.#lipSync.start();
+      }
       stream.addTrack(track);
       this.emit('stream', stream);
     };
@@ -74,6 +77,7 @@ export class AvatarLink extends Emitter {
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    this.#lipSync?.stop();
     this.#pc?.close();
     this.emit('state', 'closed');
   }

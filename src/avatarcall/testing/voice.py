@@ -1,0 +1,26 @@
+"""A spoken WAV file, for Chromium's fake microphone (``--use-file-for-fake-audio-capture``)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from avatarcall.avatar.speech import SAMPLE_RATE, EspeakSynthesizer
+
+AGENT_LINES = ("Hello, this is your agent speaking through the avatar. I can see your file now, "
+               "and everything looks fine. Is there anything else I can do for you today?")
+
+
+def write_voice_wav(path: Path, text: str = AGENT_LINES, language: str = "en") -> Path:
+    """``text`` spoken by espeak-ng, then half a second of silence (Chromium loops the file)."""
+    speech = EspeakSynthesizer().synthesize(text, language)
+    pcm = (np.clip(speech.samples, -1, 1) * 32767).astype("<i2")
+    pause = np.zeros(SAMPLE_RATE // 2, dtype="<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(np.concatenate([pcm, pause]).tobytes())
+    return path

@@ -1,0 +1,32 @@
+"""What ``avatarcall bench lipsync`` prints, from figures given here (the measuring itself runs
+in Chromium: ``avatarcall bench lipsync``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from avatarcall.bench.lipsync import Offsets, print_offsets
+from avatarcall.testing.voice import write_voice_wav
+
+
+def test_the_table_gives_median_range_correlation_and_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    print_offsets({
+        ("speech", "ours"): Offsets(lags=[-40.0, -50.0, -30.0], correlations=[0.5, 0.4, 0.6]),
+        ("speech", "browser"): Offsets(lags=[-140.0], correlations=[0.3], failures=1),
+        ("voice", "ours"): Offsets(failures=2),
+    })
+    out = capsys.readouterr().out
+    assert "avatar speech (TTS), LipSync (ours)" in out
+    row = next(line for line in out.splitlines() if "TTS), LipSync" in line)
+    assert "-40 ms" in row and "-50..-30 ms" in row and "0.50" in row and "3/3" in row
+    assert "1/2" in next(line for line in out.splitlines() if "browser sync only" in line)
+    assert "0/2" in next(line for line in out.splitlines() if "live voice" in line)
+
+
+def test_the_fake_microphone_is_spoken_audio(tmp_path) -> None:
+    import wave
+
+    path = write_voice_wav(tmp_path / "voice.wav", "Bonjour, je suis votre conseiller.", "fr")
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (48_000, 1, 2)
+        assert wav.getnframes() > 48_000  # more than a second: the words, then half a second
