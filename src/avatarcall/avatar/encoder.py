@@ -1,4 +1,5 @@
-"""One VP8 encoder per avatar session: frames are encoded once, the packets go to every viewer.
+"""One VP8 and one Opus encoder per avatar session: a frame and its 20 ms of sound are encoded
+once, the packets go to every viewer.
 
 aiortc's sender packs a pre-encoded ``av.Packet`` without re-encoding, but its keyframe requests
 (PLI) only reach an encoder it owns; this encoder therefore makes keyframes itself, when a viewer
@@ -14,6 +15,7 @@ import av
 import numpy as np
 
 VIDEO_TIME_BASE = Fraction(1, 90_000)
+AUDIO_TIME_BASE = Fraction(1, 48_000)
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,35 @@ class SharedVp8Encoder:
         packet.pts = pts
         packet.time_base = VIDEO_TIME_BASE
         return EncodedFrame(packet, keyframe or any(p.is_keyframe for p in packets))
+
+
+class SharedOpusEncoder:
+    """20 ms of 48 kHz mono sound in, one Opus packet out (the voice profile aiortc uses).
+
+    The packet keeps the chunk's own timestamp (libopus would shift it by its look-ahead), so
+    the sound and the frame that shows its mouth carry the same instant.
+    """
+
+    def __init__(self, bitrate: int = 64_000) -> None:
+        codec = av.CodecContext.create("libopus", "w")
+        codec.bit_rate = bitrate
+        codec.format = "s16"
+        codec.layout = "mono"
+        codec.sample_rate = 48_000
+        codec.time_base = AUDIO_TIME_BASE
+        codec.options = {"application": "voip"}
+        self._codec = codec
+
+    def encode(self, pcm: np.ndarray, pts: int) -> av.Packet | None:
+        """``pcm``: int16 samples of one 20 ms chunk; ``pts``: its first sample's index."""
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 48_000
+        frame.pts = pts
+        frame.time_base = AUDIO_TIME_BASE
+        packets = self._codec.encode(frame)
+        if not packets:
+            return None
+        packet = av.Packet(b"".join(bytes(p) for p in packets))
+        packet.pts = pts
+        packet.time_base = AUDIO_TIME_BASE
+        return packet

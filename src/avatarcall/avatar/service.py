@@ -92,6 +92,9 @@ class AvatarService:
             await session.close()
 
     def _session_failed(self, session: AvatarSession, error: AvatarCallError) -> None:
+        # A failed session is never handed out again, from this instant on.
+        if self._sessions.get(session.call_id) is session:
+            del self._sessions[session.call_id]
         # Called from inside the session's own task: close it from a task we own.
         task = asyncio.get_running_loop().create_task(self._drop_failed(session))
         self._closing.add(task)
@@ -102,8 +105,6 @@ class AvatarService:
         for key in [k for k, link in self._links.items() if link.session is session]:
             await self._links.pop(key).close()
         await session.close()
-        if self._sessions.get(session.call_id) is session:
-            del self._sessions[session.call_id]
 
     async def connect(self, call_id: str, epoch: int, viewer: str, audience: bool,
                       offer_sdp: str, accept_voice: bool = False) -> str:

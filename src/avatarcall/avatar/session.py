@@ -2,7 +2,7 @@
 
 Video and audio are paced by the same clock (``t0`` on the event loop's monotonic time), so a
 frame's RTP timestamp and the audio it shows the mouth of are the same instant. Rendering and
-encoding run in an executor, once per frame whatever the number of viewers.
+encoding (VP8 frames, Opus chunks) run in an executor, once whatever the number of viewers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
@@ -21,7 +20,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from avatarcall.avatar.encoder import EncodedFrame, SharedVp8Encoder
+from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder, SharedVp8Encoder
 from avatarcall.avatar.motion import FacePose, IdleMotion
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 
 AUDIO_CHUNK = SAMPLE_RATE // 50  # 20 ms
 SPEECH_LEAD = SAMPLE_RATE // 10  # new speech starts 100 ms ahead of the playhead
-AUDIO_TIME_BASE = Fraction(1, SAMPLE_RATE)
 
 
 @dataclass(frozen=True)
@@ -109,6 +107,8 @@ class AvatarSession:
         self._renderer = make_renderer(config.character, config.size, dict(config.palette) or None,
                                        config.image_dir)
         self._encoder = SharedVp8Encoder(config.size, config.size, config.bitrate)
+        self._audio_encoder = SharedOpusEncoder()
+        self._interruptions = 0
         self._motion = IdleMotion(seed=hash((call_id, epoch)) & 0xFFFF)
         self._timeline = SpeechTimeline()
         self._viewers: dict[str, Viewer] = {}
@@ -227,6 +227,7 @@ class AvatarSession:
         """Stop speaking now: synthesis cancelled, the timeline cut, queued audio dropped."""
         for task in list(self._speech_tasks):
             task.cancel()
+        self._interruptions += 1
         self._timeline.clear(self._audio_pos)
         for viewer in self._viewers.values():
             viewer.audio.flush()
@@ -306,29 +307,39 @@ class AvatarSession:
             await self._sleep_until(self._t0 + k * chunk_seconds)
             # Catch up after a stall instead of drifting: the clock is the truth.
             due = int((loop.time() - self._t0) / chunk_seconds)
+            chunks = []
             while k <= due:
-                pos = k * AUDIO_CHUNK
-                samples = self._timeline.read(pos, AUDIO_CHUNK)
-                if self._voice is not None:
-                    voiced = self._voice.take(AUDIO_CHUNK)
-                    weights, stressed, talking = self._voice.lips(voiced)
-                    self._voice_lips[k] = (weights, stressed)
-                    self._voice_lips.pop(k - 50, None)
-                    if talking and self._timeline.speaking(pos):
-                        self.interrupt()  # the agent starts talking: the avatar's own speech stops
-                        samples = np.zeros(AUDIO_CHUNK, dtype=np.float32)
-                    samples = samples + voiced
-                pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16).reshape(1, -1)
-                frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-                frame.sample_rate = SAMPLE_RATE
-                frame.pts = pos
-                frame.time_base = AUDIO_TIME_BASE
-                for viewer in self._viewers.values():
-                    viewer.audio.push(frame)
+                chunks.append((self._mix(k), k * AUDIO_CHUNK))
                 k += 1
                 self._audio_pos = k * AUDIO_CHUNK
-            if k % 250 == 0:
+            cut = self._interruptions
+            packets = await loop.run_in_executor(self._executor, self._encode_audio, chunks)
+            if cut == self._interruptions:  # sound cut off while it was being encoded stays unheard
+                for packet in packets:
+                    for viewer in list(self._viewers.values()):
+                        viewer.audio.push(packet)
+            if k // 250 != (k - len(chunks)) // 250:
                 self._timeline.drop_before(self._audio_pos - SAMPLE_RATE)
+
+    def _mix(self, k: int) -> np.ndarray:
+        """Chunk ``k`` of the avatar's sound (int16): its speech, or the agent's live voice."""
+        pos = k * AUDIO_CHUNK
+        samples = self._timeline.read(pos, AUDIO_CHUNK)
+        if self._voice is not None:
+            voiced = self._voice.take(AUDIO_CHUNK)
+            weights, stressed, talking = self._voice.lips(voiced)
+            self._voice_lips[k] = (weights, stressed)
+            self._voice_lips.pop(k - 50, None)
+            if talking and self._timeline.speaking(pos):
+                self.interrupt()  # the agent starts talking: the avatar's own speech stops
+                samples = np.zeros(AUDIO_CHUNK, dtype=np.float32)
+            samples = samples + voiced
+        return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+
+    def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[av.Packet | av.AudioFrame]:
+        """Executor: each chunk encoded once, whatever the number of viewers."""
+        packets = (self._audio_encoder.encode(pcm, pts) for pcm, pts in chunks)
+        return [p for p in packets if p is not None]
 
     async def _video_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -14,6 +14,9 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from avatarcall.avatar.encoder import EncodedFrame
 
+# An encoded chunk, or raw audio for a sender to encode (the per-viewer comparison in the bench).
+Sound = av.Packet | av.AudioFrame
+
 
 class PacketVideoTrack(MediaStreamTrack):
     """Video made of already-encoded VP8 packets (aiortc packs them without re-encoding)."""
@@ -65,33 +68,33 @@ class PacketVideoTrack(MediaStreamTrack):
 
 
 class FanoutAudioTrack(MediaStreamTrack):
-    """20 ms audio frames from the session clock; the sender encodes Opus per viewer."""
+    """The session's 20 ms Opus packets (aiortc sends them as they are, nothing re-encoded)."""
 
     kind = "audio"
 
     def __init__(self, max_frames: int = 50) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[av.AudioFrame | None] = asyncio.Queue(max_frames)
+        self._queue: asyncio.Queue[Sound | None] = asyncio.Queue(max_frames)
 
-    def push(self, frame: av.AudioFrame) -> None:
+    def push(self, sound: Sound) -> None:
         if self.readyState != "live":
             return
         if self._queue.full():
             self._queue.get_nowait()
-        self._queue.put_nowait(frame)
+        self._queue.put_nowait(sound)
 
     def flush(self) -> None:
         """Drop audio not yet sent (an interruption must be heard at once)."""
         while not self._queue.empty():
             self._queue.get_nowait()
 
-    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+    async def recv(self) -> Sound:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError
-        frame = await self._queue.get()
-        if frame is None:
+        sound = await self._queue.get()
+        if sound is None:
             raise MediaStreamError
-        return frame
+        return sound
 
     def stop(self) -> None:
         if self.readyState == "live":

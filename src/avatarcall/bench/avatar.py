@@ -8,9 +8,10 @@ peer connections is encoded N times, once by each sender's own encoder):
    no late frame, ramping up until frames are late;
 4. the A/V offset at the browser (see ``avatarcall.bench.lipsync``).
 
-Viewers here are the server side of a viewer, without the network: each one packetizes the
-video with aiortc's own ``Vp8Encoder.pack`` and encodes the audio with aiortc's ``OpusEncoder``,
-which is what each aiortc sender does per peer; SRTP and UDP are left out of both sides alike.
+Viewers here are the server side of a viewer, without the network: each one packetizes with
+aiortc's own ``Vp8Encoder.pack`` / ``OpusEncoder.pack`` what the session encoded once, or, for
+aiortc's default, encodes the sound with its own ``OpusEncoder``, which is what each aiortc
+sender does per peer; SRTP and UDP are left out of both sides alike.
 """
 
 from __future__ import annotations
@@ -20,12 +21,18 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import av
 import numpy as np
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.mediastreams import MediaStreamError
 
-from avatarcall.avatar.encoder import VIDEO_TIME_BASE, EncodedFrame, SharedVp8Encoder
+from avatarcall.avatar.encoder import (
+    AUDIO_TIME_BASE,
+    VIDEO_TIME_BASE,
+    EncodedFrame,
+    SharedVp8Encoder,
+)
 from avatarcall.avatar.motion import FacePose
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.session import AvatarSession, SessionConfig
@@ -47,8 +54,6 @@ class PerViewerSession(AvatarSession):
         self._per_viewer: dict[str, Vp8Encoder] = {}
 
     def _render_and_encode(self, pose: FacePose, pts: int, keyframe: bool) -> EncodedFrame | None:
-        import av
-
         t0 = time.perf_counter()
         rgba = self._renderer.render(pose)
         t1 = time.perf_counter()
@@ -67,10 +72,17 @@ class PerViewerSession(AvatarSession):
         # Keep the pipeline flowing with one shared packet; the cost above is what we measure.
         return _packet(first, pts, keyframe)
 
+    def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[av.AudioFrame]:
+        """Raw sound to every viewer: each one's sender encodes it (in ``_drain``)."""
+        frames = []
+        for pcm, pts in chunks:
+            frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 48_000, pts, AUDIO_TIME_BASE
+            frames.append(frame)
+        return frames
+
 
 def _packet(payloads: list[bytes], pts: int, keyframe: bool) -> EncodedFrame:
-    import av
-
     packet = av.Packet(b"".join(payloads))
     packet.pts, packet.time_base = pts, VIDEO_TIME_BASE
     return EncodedFrame(packet, keyframe)
@@ -88,7 +100,11 @@ async def _drain(session: AvatarSession, viewer_id: str) -> None:
 
     async def audio() -> None:
         while True:
-            opus.encode(await viewer.audio.recv())
+            sound = await viewer.audio.recv()
+            if isinstance(sound, av.AudioFrame):
+                opus.encode(sound)
+            else:
+                opus.pack(sound)
 
     try:
         await asyncio.gather(video(), audio())
@@ -127,8 +143,6 @@ def _frame_costs(frames: int = 200) -> dict[str, list[float]]:
     renderer = make_renderer("ava", 512)
     ours = SharedVp8Encoder(512, 512, 800_000)
     theirs = Vp8Encoder()
-    import av
-
     costs: dict[str, list[float]] = {"render": [], "encode": [], "aiortc": []}
     for n in range(frames):
         opening = 0.5 + 0.5 * np.sin(n / 3)
