@@ -22,6 +22,7 @@ from avatarcall.errors import (
     CallEnded,
     CallTaken,
     NotAllowed,
+    QueueFull,
     RateLimited,
     TooManyAttempts,
     Unauthenticated,
@@ -41,7 +42,7 @@ from avatarcall.web.ratelimit import AttemptLimiter
 log = logging.getLogger(__name__)
 
 STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 409, CallEnded: 410,
-          RateLimited: 429}
+          QueueFull: 503, RateLimited: 429}
 DB_FILE = "avatarcall.sqlite3"
 
 
@@ -56,6 +57,7 @@ class Services:
     metrics: Metrics
     api_keys: ApiKeyStore
     login_limiter: AttemptLimiter
+    call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
 
 
 def _synthesizer(settings: Settings) -> SpeechSynthesizer:
@@ -102,7 +104,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if restored:
         log.info("restored %d unfinished calls from %s", restored, store.path)
     app.state.services = Services(settings, store, avatars, calls, auth, agents, metrics, api_keys,
-                                  AttemptLimiter(settings.login_attempts, settings.login_window))
+                                  AttemptLimiter(settings.login_attempts, settings.login_window),
+                                  AttemptLimiter(settings.calls_per_address, settings.calls_window))
     try:
         yield
     finally:

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     login_attempts: int = Field(
         default=5, ge=1, description="failed sign-ins per name and per address in login_window")
     login_window: float = Field(default=60.0, gt=0, description="seconds")
+    calls_per_address: int = Field(
+        default=20, ge=1, description="calls one client address may start in calls_window "
+        "(the customer page, anonymous; each call starts an avatar)")
+    calls_window: float = Field(default=60.0, gt=0, description="seconds")
+    max_waiting_calls: int = Field(
+        default=200, ge=1, description="customers waiting at once; beyond, new calls are refused")
 
     @classmethod
     def settings_customise_sources(

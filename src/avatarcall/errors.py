@@ -77,6 +77,18 @@ class TooManyAttempts(RateLimited):
         self.retry_after = retry_after
 
 
+class TooManyCalls(TooManyAttempts):
+    """Too many calls started from this address lately: wait ``retry_after`` seconds."""
+
+    code = "too_many_calls"
+
+
+class QueueFull(TooManyAttempts):
+    """As many customers are waiting as this server takes: try again in ``retry_after`` seconds."""
+
+    code = "queue_full"
+
+
 class BadOrigin(AvatarCallError):
     """A WebSocket opened from a page of another site (its ``Origin`` is not allowed here)."""
 

@@ -201,6 +201,37 @@ async def test_failed_sign_ins_are_limited_per_name_and_per_address(server: Serv
     assert (await login(server, *DEMO_AGENT)).status_code == 200
 
 
+async def start_call(server: Server, address: str) -> httpx.Response:
+    async with server.client() as client:
+        return await client.post("/api/calls", json={"language": "fr"},
+                                 headers={"X-Forwarded-For": address})
+
+
+async def test_anonymous_calls_are_limited_per_address_and_by_the_queue(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    small = start_server(tmp_path_factory.mktemp("small"), AVATARCALL_CALLS_PER_ADDRESS="3",
+                         AVATARCALL_MAX_WAITING_CALLS="5")
+    try:
+        for _ in range(3):
+            assert (await start_call(small, "192.0.2.10")).status_code == 200
+        response = await start_call(small, "192.0.2.10")
+        assert (response.status_code, response.json()["code"]) == (429, "too_many_calls")
+        assert response.json()["retryable"] is True
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+        # Another address may still call, until the queue holds as many as the server takes.
+        assert (await start_call(small, "192.0.2.11")).status_code == 200
+        assert (await start_call(small, "192.0.2.11")).status_code == 200
+        response = await start_call(small, "192.0.2.12")
+        assert (response.status_code, response.json()["code"]) == (503, "queue_full")
+        assert int(response.headers["retry-after"]) == 60
+        # Nothing was lost: the five calls wait for an agent, each with its avatar.
+        async with small.client() as client:
+            health = (await client.get("/healthz")).json()
+        assert (health["calls"], health["avatar_sessions"]) == (5, 5)
+    finally:
+        small.stop()
+
+
 # --- the integration API --------------------------------------------------------------
 
 

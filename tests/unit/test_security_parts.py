@@ -93,10 +93,10 @@ def test_the_limiter_counts_failures_in_a_sliding_window() -> None:
     now = [1000.0]
     limiter = AttemptLimiter(limit=5, window=60, clock=lambda: now[0], max_keys=3)
     for _ in range(4):
-        limiter.failed("name:a", "address:1")
+        limiter.record("name:a", "address:1")
         now[0] += 1
     assert limiter.retry_after("name:a") is None
-    limiter.failed("name:a")
+    limiter.record("name:a")
     assert limiter.retry_after("name:a") == 56  # the oldest of the five leaves at 1060
     assert limiter.retry_after("name:b", "address:1") is None  # four from that address
     now[0] = 1060.5
@@ -105,7 +105,7 @@ def test_the_limiter_counts_failures_in_a_sliding_window() -> None:
     limiter.reset("name:a")
     assert limiter.retry_after("name:a") is None
     for key in ("k1", "k2", "k3", "k4"):  # memory is bounded
-        limiter.failed(key)
+        limiter.record(key)
     assert len(limiter._failures) <= 3
 
 

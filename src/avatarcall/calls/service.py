@@ -78,7 +78,7 @@ class CallService:
         self.telemetry = TelemetrySink(store, self.metrics, self.scorecard)
         self.metrics.watch(
             live=lambda: sum(1 for c in self.calls.values() if is_active(c.state)),
-            waiting=lambda: sum(1 for c in self.calls.values() if c.state is CallState.WAITING),
+            waiting=self.waiting_count,
             sessions=lambda: len(self.avatars.sessions()),
             viewers=lambda: self.avatars.viewer_total(),
         )
@@ -131,6 +131,9 @@ class CallService:
             task.cancel()
 
     # --- calls ----------------------------------------------------------------------
+
+    def waiting_count(self) -> int:
+        return sum(1 for c in self.calls.values() if c.state is CallState.WAITING)
 
     async def create_call(self, language: str, customer_name: str, call_id: str | None = None) -> Call:
         call = Call.new(language, customer_name, call_id)

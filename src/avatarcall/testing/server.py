@@ -64,6 +64,8 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
         "AVATARCALL_DEMO_AGENT": ":".join(DEMO_AGENT),
         "AVATARCALL_FAULT_INJECTION": "true",
         "AVATARCALL_LOG_LEVEL": "INFO",
+        # Every test page comes from 127.0.0.1: the per-address call limit has its own test.
+        "AVATARCALL_CALLS_PER_ADDRESS": "100000",
         **env,
     }
     command = [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)]

@@ -22,7 +22,9 @@ from avatarcall.errors import (
     BadMessage,
     CallEnded,
     NotAllowed,
+    QueueFull,
     TooManyAttempts,
+    TooManyCalls,
     Unauthenticated,
     UnknownCall,
 )
@@ -109,10 +111,22 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@router.post("/api/calls", response_model=CallTicket, responses=_errors(400))
+@router.post("/api/calls", response_model=CallTicket, responses=_errors(400, 429, 503))
 async def start_call(body: NewCall, request: Request) -> CallTicket:
-    """A customer starts a call: it joins the queue and gets a token for its signaling socket."""
+    """A customer starts a call: it joins the queue and gets a token for its signaling socket.
+    Calls are limited per client address (``too_many_calls``) and by the number of customers
+    waiting (``queue_full``); both say when to try again (Retry-After)."""
     services = request.app.state.services
+    settings = services.settings
+    address = f"address:{request.client.host if request.client else '-'}"
+    wait = services.call_limiter.retry_after(address)
+    if wait is not None:
+        log.warning("call refused, too many from %s", address)
+        raise TooManyCalls(f"Too many calls from here. Try again in {wait} s.", retry_after=wait)
+    if services.calls.waiting_count() >= settings.max_waiting_calls:
+        log.warning("call refused, %d customers already waiting", settings.max_waiting_calls)
+        raise QueueFull("Every place in the queue is taken. Try again in a minute.", retry_after=60)
+    services.call_limiter.record(address)
     language = pick_language(services.settings.language, body.language)
     call = await services.calls.create_call(language, body.name)
     return CallTicket(call_id=call.id, token=services.auth.customer_token(call.id, body.name),
@@ -169,7 +183,7 @@ async def login(body: Login, request: Request, response: Response) -> AgentInfo:
         log.warning("sign-in refused, too many failures name=%r address=%s", body.name[:80], address)
         raise TooManyAttempts(f"Too many failed sign-ins. Try again in {wait} s.", retry_after=wait)
     # Counted before the (slow) check, so a burst of parallel guesses gets no more tries.
-    limiter.failed(by_name, by_address)
+    limiter.record(by_name, by_address)
     agent = await services.agents.check(body.name, body.password)
     if agent is None:
         log.info("sign-in failed name=%r address=%s", body.name[:80], address)

@@ -1,7 +1,8 @@
 """Rate limits. Pure; time is injected.
 
 - :class:`TokenBucket`: ``rate`` per second, bursts up to ``burst`` (signaling messages).
-- :class:`AttemptLimiter`: at most ``limit`` failures per key in a sliding ``window`` (sign-ins).
+- :class:`AttemptLimiter`: at most ``limit`` attempts per key in a sliding ``window`` (failed
+  sign-ins, calls started by the customer page).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ class TokenBucket:
 
 
 class AttemptLimiter:
-    """Failures per key (a name, an address) in the last ``window`` seconds. Memory is bounded:
-    past ``max_keys`` keys the least recently failed ones are forgotten."""
+    """Attempts per key (a name, an address) in the last ``window`` seconds. Memory is bounded:
+    past ``max_keys`` keys the least recently seen ones are forgotten."""
 
     def __init__(self, limit: int = 5, window: float = 60.0, *, max_keys: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -63,7 +64,7 @@ class AttemptLimiter:
                 wait = max(wait, times[-self.limit] + self.window - self._clock())
         return max(1, math.ceil(wait)) if wait > 0 else None
 
-    def failed(self, *keys: str) -> None:
+    def record(self, *keys: str) -> None:
         now = self._clock()
         for key in keys:
             times = self._recent(key) or deque(maxlen=self.limit)
@@ -74,7 +75,7 @@ class AttemptLimiter:
             self._failures.popitem(last=False)
 
     def forgive(self, key: str) -> None:
-        """Take back the latest failure of ``key`` (an attempt counted ahead that succeeded)."""
+        """Take back the latest attempt of ``key`` (one counted ahead that succeeded)."""
         times = self._recent(key)
         if times:
             times.pop()

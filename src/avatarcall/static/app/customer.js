@@ -74,7 +74,13 @@ async function startCall(savedTicket = null) {
     return fail(`Camera or microphone unavailable: ${err.message}`);
   }
   const link = sessionStorage.getItem(LINK_KEY);
-  const ticket = savedTicket ?? await (link ? linkTicket(link) : newTicket());
+  let ticket;
+  try {
+    ticket = savedTicket ?? await (link ? linkTicket(link) : newTicket());
+  } catch (err) {
+    localStream.getTracks().forEach((track) => track.stop()); // no camera left on for nothing
+    throw err;
+  }
   // A reload of this tab takes the same call back instead of starting over.
   sessionStorage.setItem(TICKET_KEY, JSON.stringify(ticket));
   translate(ticket.language);
