@@ -91,6 +91,13 @@ def _agent(args: argparse.Namespace) -> int:
         for agent in store.list():
             sys.stdout.write(f"{agent.name}\t{'admin' if agent.admin else 'agent'}\n")
         return 0
+    if args.action in ("remove", "signout"):
+        done = store.remove(args.name) if args.action == "remove" else store.sign_out(args.name)
+        if not done:
+            raise SystemExit(f"avatarcall: no agent named {args.name!r}")
+        what = "removed" if args.action == "remove" else "signed out everywhere:"
+        sys.stdout.write(f"{what} {args.name} (their open pages are closed within seconds)\n")
+        return 0
     try:
         created = store.set(args.name, _read_password(args), admin=args.admin)
     except ValueError as exc:
@@ -177,11 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(func=_serve)
     agent = sub.add_parser("agent", help="agents who may sign in")
     agent_sub = agent.add_subparsers(dest="action", required=True)
-    agent_add = agent_sub.add_parser("add", help="add an agent, or set their password and role")
+    agent_add = agent_sub.add_parser(
+        "add", help="add an agent, or set their password and role (ends their sessions)")
     agent_add.add_argument("name")
     agent_add.add_argument("--admin", action="store_true", help="may see /admin")
     agent_add.add_argument("--password-file", help="read the password from this file's first line")
     agent_sub.add_parser("list", help="names and roles")
+    agent_sub.add_parser("remove", help="remove an agent; their sessions end").add_argument("name")
+    agent_sub.add_parser("signout", help="end every session of an agent now").add_argument("name")
     agent.set_defaults(func=_agent)
     apikey = sub.add_parser("apikey", help="API keys of integrators' backends")
     apikey_sub = apikey.add_subparsers(dest="action", required=True)

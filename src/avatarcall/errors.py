@@ -52,6 +52,13 @@ class Unauthenticated(AvatarCallError):
     code = "unauthenticated"
 
 
+class SessionEnded(Unauthenticated):
+    """An agent's session that was ended: the agent removed, signed out everywhere, or their
+    password or role changed. They sign in again (if they still may)."""
+
+    code = "session_ended"
+
+
 class BadApiKey(Unauthenticated):
     """A REST call of the integration API without a valid (known, not revoked) API key."""
 

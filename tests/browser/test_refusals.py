@@ -1,15 +1,18 @@
-"""A server that cannot take one more customer says so on the customer's page, and loses no one
-already waiting."""
+"""A server that says no says why, on the page: a customer when the queue is full (no one already
+waiting is lost), an agent whose session was ended from the command line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
 
-from avatarcall.testing.browser import by_testid, customer_starts_call, new_person
+from avatarcall.testing.browser import agent_logs_in, by_testid, customer_starts_call, new_person
 from avatarcall.testing.server import Server, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -51,3 +54,27 @@ async def test_a_full_queue_is_explained_and_the_camera_released(browser, one_pl
     await first.expect_state("avatar-state", "live")
     await second.close()
     await first.close()
+
+
+def avatarcall(server: Server, *args: str, stdin: str = "") -> None:
+    env = {**os.environ, "AVATARCALL_DATA_DIR": str(server.data_dir)}
+    subprocess.run([sys.executable, "-m", "avatarcall", *args], input=stdin, env=env, text=True,
+                   capture_output=True, timeout=60, check=True)
+
+
+async def test_an_agent_signed_out_everywhere_is_back_at_sign_in_and_told_why(
+        browser, one_place: Server) -> None:
+    avatarcall(one_place, "agent", "add", "hana", stdin="hana-password-1\n")
+    agent = await agent_logs_in(browser, one_place.url, "hana", "hana-password-1")
+    avatarcall(one_place, "agent", "signout", "hana")
+    error = agent.page.locator("#login-error")
+    await expect(error).to_be_visible(timeout=15_000)
+    await expect(error).to_contain_text("Your session has ended")
+    await expect(by_testid(agent.page, "end-call")).to_be_hidden()
+    await agent.page.screenshot(path=str(SHOTS / "agent-session-ended.png"))
+    # They sign in again, and are back at work.
+    await by_testid(agent.page, "login-user").fill("hana")
+    await by_testid(agent.page, "login-password").fill("hana-password-1")
+    await by_testid(agent.page, "login-submit").click()
+    await expect(by_testid(agent.page, "end-call")).to_be_visible()
+    await agent.close()

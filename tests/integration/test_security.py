@@ -201,6 +201,42 @@ async def test_failed_sign_ins_are_limited_per_name_and_per_address(server: Serv
     assert (await login(server, *DEMO_AGENT)).status_code == 200
 
 
+async def me(server: Server, cookie: str) -> httpx.Response:
+    async with server.client() as client:
+        return await client.get("/api/me", headers={"Cookie": f"avatarcall_agent={cookie}"})
+
+
+async def test_a_removed_or_signed_out_agent_is_let_go_at_once(server: Server) -> None:
+    add_agent(server, "gina", "gina-password-1")
+    cookie = (await login(server, "gina", "gina-password-1")).cookies["avatarcall_agent"]
+    async with agent(server, cookie) as ws:
+        # Signed out everywhere (from the command line, another process): the open console is
+        # told why and closed for good, the cookie no longer opens anything.
+        assert cli(server, "agent", "signout", "gina").returncode == 0
+        message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+        assert (message["type"], message["code"]) == ("error", "session_ended")
+        assert await closed_with(ws) == CLOSE_UNAUTHENTICATED
+    response = await me(server, cookie)
+    assert (response.status_code, response.json()["code"]) == (401, "session_ended")
+    assert await refused(ws_url(server), {"Cookie": f"avatarcall_agent={cookie}"}) == (
+        "session_ended", CLOSE_UNAUTHENTICATED)
+    # Signing in again works, and a new password ends that session too.
+    cookie = (await login(server, "gina", "gina-password-1")).cookies["avatarcall_agent"]
+    assert (await me(server, cookie)).json()["admin"] is False
+    add_agent(server, "gina", "gina-password-2", "--admin")
+    await asyncio.sleep(2.5)  # the server reads an agent's row at most every 2 s
+    assert (await me(server, cookie)).status_code == 401
+    cookie = (await login(server, "gina", "gina-password-2")).cookies["avatarcall_agent"]
+    assert (await me(server, cookie)).json()["admin"] is True
+    # Removed: gone at once, and nobody signs in with that name any more.
+    result = cli(server, "agent", "remove", "gina")
+    assert result.returncode == 0 and "removed gina" in result.stdout
+    await asyncio.sleep(2.5)  # the server reads an agent's row at most every 2 s
+    assert (await me(server, cookie)).json()["code"] == "session_ended"
+    assert (await login(server, "gina", "gina-password-2")).status_code == 401
+    assert cli(server, "agent", "remove", "gina").returncode != 0  # told there is no such agent
+
+
 async def start_call(server: Server, address: str) -> httpx.Response:
     async with server.client() as client:
         return await client.post("/api/calls", json={"language": "fr"},

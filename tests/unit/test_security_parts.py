@@ -70,6 +70,33 @@ def test_a_weak_hash_is_upgraded_on_sign_in_and_ensure_keeps_a_good_one(tmp_path
 # --- API keys -------------------------------------------------------------------------
 
 
+def test_sessions_end_when_an_agent_changes_signs_out_or_is_removed(tmp_path: Path) -> None:
+    store = AgentStore(tmp_path / "db.sqlite3", FAST)
+    store.set("erin", "password-1")
+    first = store.get("erin")
+    assert first is not None
+    store.set("erin", "password-2")  # a new password ends the sessions signed in before it
+    changed = store.get("erin")
+    assert changed is not None and changed.sessions_after > first.sessions_after
+    assert store.sign_out("erin") and not store.sign_out("nobody")
+    assert store.get("erin").sessions_after >= changed.sessions_after  # type: ignore[union-attr]
+    assert store.remove("erin") and not store.remove("erin")
+    assert store.get("erin") is None
+
+
+def test_an_agents_table_from_before_session_ends_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite3"
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE agents (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, "
+                    "admin INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, "
+                    "updated_at REAL NOT NULL)")
+        old.execute("INSERT INTO agents VALUES ('fay', 'x', 1, 1.0, 1.0)")
+    agent = AgentStore(db, FAST).get("fay")
+    assert agent is not None and (agent.admin, agent.sessions_after) == (True, 0.0)
+
+
 def test_api_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
     store = ApiKeyStore(tmp_path / "a.sqlite3")
     key = store.add("shop")

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS agents (
     password_hash TEXT NOT NULL,
     admin INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    sessions_after REAL NOT NULL DEFAULT 0
 );
 """
 
@@ -40,6 +41,7 @@ class Agent:
     name: str
     admin: bool
     created_at: float
+    sessions_after: float = 0.0  # sessions signed in before this instant are over
 
 
 def check_name(name: str) -> str:
@@ -59,6 +61,9 @@ class AgentStore:
         sqlite_file(path)
         with self._db() as db:
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(agents)")}
+            if "sessions_after" not in columns:  # a file from before sessions could be ended
+                db.execute("ALTER TABLE agents ADD COLUMN sessions_after REAL NOT NULL DEFAULT 0")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -67,7 +72,8 @@ class AgentStore:
             yield db
 
     def set(self, name: str, password: str, *, admin: bool = False) -> bool:
-        """Create or update an agent; return True if it was created."""
+        """Create or update an agent; return True if it was created. An update (new password or
+        role) ends the agent's open sessions: they sign in again."""
         check_name(name)
         if not 1 <= len(password) <= MAX_PASSWORD:
             raise ValueError(f"a password is 1-{MAX_PASSWORD} characters")
@@ -76,10 +82,10 @@ class AgentStore:
         with self._db() as db:
             created = db.execute("SELECT 1 FROM agents WHERE name=?", (name,)).fetchone() is None
             db.execute(
-                "INSERT INTO agents VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+                "INSERT INTO agents VALUES (?,?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
                 "password_hash=excluded.password_hash, admin=excluded.admin, "
-                "updated_at=excluded.updated_at",
-                (name, digest, int(admin), now, now),
+                "updated_at=excluded.updated_at, sessions_after=excluded.sessions_after",
+                (name, digest, int(admin), now, now, now),
             )
         return created
 
@@ -115,14 +121,26 @@ class AgentStore:
 
     def get(self, name: str) -> Agent | None:
         with self._db() as db:
-            row = db.execute("SELECT name, admin, created_at FROM agents WHERE name=?",
-                             (name,)).fetchone()
-        return Agent(row[0], bool(row[1]), row[2]) if row else None
+            row = db.execute("SELECT name, admin, created_at, sessions_after FROM agents "
+                             "WHERE name=?", (name,)).fetchone()
+        return Agent(row[0], bool(row[1]), row[2], row[3]) if row else None
 
     def list(self) -> list[Agent]:
         with self._db() as db:
-            rows = db.execute("SELECT name, admin, created_at FROM agents ORDER BY name").fetchall()
-        return [Agent(r[0], bool(r[1]), r[2]) for r in rows]
+            rows = db.execute("SELECT name, admin, created_at, sessions_after FROM agents "
+                              "ORDER BY name").fetchall()
+        return [Agent(r[0], bool(r[1]), r[2], r[3]) for r in rows]
+
+    def remove(self, name: str) -> bool:
+        """Remove an agent (their open sessions end with them); False if there was none."""
+        with self._db() as db:
+            return db.execute("DELETE FROM agents WHERE name=?", (name,)).rowcount > 0
+
+    def sign_out(self, name: str) -> bool:
+        """End every open session of this agent now; False if there is no such agent."""
+        with self._db() as db:
+            return db.execute("UPDATE agents SET sessions_after=? WHERE name=?",
+                              (time.time(), name)).rowcount > 0
 
     def _matches(self, digest: str, password: str) -> bool:
         try:

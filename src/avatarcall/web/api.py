@@ -28,7 +28,13 @@ from avatarcall.errors import (
     Unauthenticated,
     UnknownCall,
 )
-from avatarcall.web.identity import AGENT_COOKIE, AGENT_SESSION_TTL, CUSTOMER_TOKEN_TTL
+from avatarcall.web.identity import (
+    AGENT_COOKIE,
+    AGENT_SESSION_TTL,
+    CUSTOMER_TOKEN_TTL,
+    Identity,
+    require_admin,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,12 @@ class Problem(BaseModel):
     code: str
     message: str
     retryable: bool = False
+
+
+async def signed_in_agent(request: Request, cookie: str | None) -> Identity:
+    """The agent whose session cookie this is, as the agents table has them now."""
+    services = request.app.state.services
+    return await services.agents.current(services.auth.agent(cookie))
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -205,7 +217,7 @@ async def logout(request: Request, response: Response) -> dict[str, bool]:
 
 @router.get("/api/me", response_model=AgentInfo)
 async def me(request: Request, avatarcall_agent: str | None = Cookie(default=None)) -> AgentInfo:
-    who = request.app.state.services.auth.agent(avatarcall_agent)
+    who = await signed_in_agent(request, avatarcall_agent)
     return AgentInfo(name=who.name, admin=who.admin)
 
 
@@ -214,7 +226,7 @@ async def call_record(call_id: str, request: Request,
                       avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, object]:
     """A call as stored, with its timeline of events (agents only)."""
     services = request.app.state.services
-    services.auth.agent(avatarcall_agent)
+    await signed_in_agent(request, avatarcall_agent)
     call = services.calls.calls.get(call_id) or await services.store.load_call(call_id)
     if call is None:
         raise UnknownCall(f"There is no call {call_id}.")
@@ -258,7 +270,7 @@ async def admin_report(request: Request, since: float | None = None, until: floa
                        avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, object]:
     """The report's two tables and their series over time, from stored events (admins)."""
     services = request.app.state.services
-    services.auth.admin(avatarcall_agent)
+    require_admin(await signed_in_agent(request, avatarcall_agent))
     until = until or time.time()
     since = since if since is not None else until - 24 * 3600
     if since >= until:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
 from avatarcall.calls.models import Role
-from avatarcall.errors import NotAllowed, Unauthenticated
+from avatarcall.errors import NotAllowed, SessionEnded, Unauthenticated
 from avatarcall.store.agents import Agent, AgentStore
 from avatarcall.tokens import TokenSigner
 
@@ -27,15 +28,24 @@ class Identity:
     call_id: str | None = None
     admin: bool = False
     language: str | None = None  # set for a link minted by the integration API (the call is made on first use)
+    signed_in_at: float = 0.0  # an agent's session: when they signed in
 
 
 class AgentDirectory:
     """The agents who may sign in (the ``agents`` table). Password checks are argon2 work: they
-    run on two threads of their own, never on the event loop."""
+    run on two threads of their own, never on the event loop.
+
+    A session cookie is only as good as its agent's row: :meth:`current` checks it on every
+    request and every few seconds on an open socket (rows are read at most every
+    ``CACHE_SECONDS``, so ``avatarcall agent remove`` from another process takes effect then).
+    """
+
+    CACHE_SECONDS = 2.0
 
     def __init__(self, store: AgentStore, threads: int = 2) -> None:
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._rows: dict[str, tuple[float, Agent | None]] = {}
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
@@ -47,6 +57,28 @@ class AgentDirectory:
     async def ensure(self, name: str, password: str, *, admin: bool) -> None:
         await self._run(lambda: self.store.ensure(name, password, admin=admin))
 
+    async def current(self, who: Identity) -> Identity:
+        """``who`` as the agents table has it now (its role included); raise
+        :class:`SessionEnded` for a removed agent or a session older than their last change."""
+        if who.role is not Role.AGENT:
+            return who
+        now = time.monotonic()
+        cached = self._rows.get(who.name)
+        if cached is None or now - cached[0] > self.CACHE_SECONDS:
+            agent = await asyncio.to_thread(self.store.get, who.name)
+            if len(self._rows) > 10_000:
+                self._rows.clear()
+            self._rows[who.name] = (now, agent)
+        else:
+            agent = cached[1]
+        if agent is None:
+            raise SessionEnded("This agent account no longer exists.")
+        if who.signed_in_at < agent.sessions_after:
+            raise SessionEnded("This session has ended (signed out everywhere, or the account "
+                               "changed). Sign in again.")
+        return Identity(Role.AGENT, agent.name, who.call_id, admin=agent.admin,
+                        signed_in_at=who.signed_in_at)
+
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
@@ -56,7 +88,8 @@ class Authenticator:
         self._signer = signer
 
     def agent_cookie(self, name: str, admin: bool = False) -> str:
-        return self._signer.sign({"kind": "agent", "name": name, "admin": admin}, AGENT_SESSION_TTL)
+        payload = {"kind": "agent", "name": name, "admin": admin, "iat": time.time()}
+        return self._signer.sign(payload, AGENT_SESSION_TTL)
 
     def customer_token(self, call_id: str, name: str, language: str | None = None) -> str:
         """A customer's link to one call. With ``language`` it is an invitation (integration API):
@@ -76,8 +109,7 @@ class Authenticator:
         if token:
             return self.customer(token)
         if cookie:
-            payload = self._signer.verify(cookie, "agent")
-            return Identity(Role.AGENT, str(payload["name"]))
+            return self.agent(cookie)
         raise Unauthenticated("Sign in first, or open the link you were given.")
 
     def resume_token(self, call_id: str, name: str) -> str:
@@ -95,10 +127,11 @@ class Authenticator:
         if not cookie:
             raise Unauthenticated("Sign in first.")
         payload = self._signer.verify(cookie, "agent")
-        return Identity(Role.AGENT, str(payload["name"]), admin=bool(payload.get("admin")))
+        return Identity(Role.AGENT, str(payload["name"]), admin=bool(payload.get("admin")),
+                        signed_in_at=float(payload.get("iat", 0.0)))
 
-    def admin(self, cookie: str | None) -> Identity:
-        who = self.agent(cookie)
-        if not who.admin:
-            raise NotAllowed("This page is for administrators.")
-        return who
+
+def require_admin(who: Identity) -> Identity:
+    if not who.admin:
+        raise NotAllowed("This page is for administrators.")
+    return who

@@ -9,9 +9,9 @@ import time
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from avatarcall.calls.models import Role
-from avatarcall.errors import AvatarCallError, BadMessage, BadOrigin, RateLimited
+from avatarcall.errors import AvatarCallError, BadMessage, BadOrigin, RateLimited, SessionEnded
 from avatarcall.signaling import messages as m
-from avatarcall.web.identity import AGENT_COOKIE
+from avatarcall.web.identity import AGENT_COOKIE, Identity
 from avatarcall.web.origins import origin_allowed
 from avatarcall.web.ratelimit import TokenBucket
 
@@ -33,6 +33,7 @@ MAX_MESSAGE = 64 * 1024
 # before the connection is closed: a page that is told "rate_limited" and slows down survives.
 FLOOD_ALLOWANCE = 100
 FLOOD_RATE = 10.0
+SESSION_CHECK_SECONDS = 3.0
 
 
 class Connection:
@@ -47,6 +48,7 @@ class Connection:
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX)
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.close_code = CLOSE_TOO_SLOW
+        self.close_reason = ""
         self.closing = False
         # Every message counts against one bucket (generous: ICE candidates come in bursts); the
         # excess is dropped and the page told so, at most once a second; a page that keeps on
@@ -74,6 +76,16 @@ class Connection:
         self.close_code = code
         self.closing = True
 
+    def refuse(self, exc: AvatarCallError) -> None:
+        """Tell the page why, then close for good (4401: the SDK does not come back)."""
+        while not self._outbox.empty():
+            self._outbox.get_nowait()
+        self._outbox.put_nowait(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
+        self._outbox.put_nowait(None)
+        self.close_code = CLOSE_UNAUTHENTICATED
+        self.close_reason = exc.code
+        self.closing = True
+
     def admit(self) -> bool:
         """Whether the next message is within the rate; tells the page when it is not, and closes
         a connection that keeps flooding."""
@@ -97,7 +109,7 @@ class Connection:
         while True:
             text = await self._outbox.get()
             if text is None:
-                await self.ws.close(code=self.close_code)
+                await self.ws.close(code=self.close_code, reason=self.close_reason)
                 return
             await self.ws.send_text(text)
 
@@ -130,7 +142,8 @@ async def signaling(ws: WebSocket, token: str | None = None, resume: str | None 
                       CLOSE_BAD_ORIGIN)
         return
     try:
-        who = services.auth.identify(ws.cookies.get(AGENT_COOKIE), token)
+        who = await services.agents.current(
+            services.auth.identify(ws.cookies.get(AGENT_COOKIE), token))
         call_id = who.call_id
         if who.role is Role.AGENT and resume:
             call_id = services.auth.resume(resume, who.name)
@@ -143,6 +156,8 @@ async def signaling(ws: WebSocket, token: str | None = None, resume: str | None 
         await _refuse(ws, exc, CLOSE_UNAUTHENTICATED)
         return
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{who.role}")
+    if who.role is Role.AGENT:
+        conn.side_task(_watch_session(services, conn, who))
     idle = settings.ws_idle_timeout
     try:
         while True:
@@ -178,6 +193,21 @@ async def signaling(ws: WebSocket, token: str | None = None, resume: str | None 
         await asyncio.gather(writer, return_exceptions=True)
         await conn.close_side_tasks()
         await services.calls.disconnect(conn)
+
+
+async def _watch_session(services: object, conn: Connection, who: Identity) -> None:
+    """An agent's socket lasts as long as their session: removed, signed out everywhere, or
+    their account changed, it is closed within ``SESSION_CHECK_SECONDS`` (plus the directory's
+    cache)."""
+    agents = services.agents  # type: ignore[attr-defined]
+    while True:
+        await asyncio.sleep(SESSION_CHECK_SECONDS)
+        try:
+            await agents.current(who)
+        except SessionEnded as exc:
+            log.info("agent session ended, closing its socket name=%s", who.name)
+            conn.refuse(exc)
+            return
 
 
 async def _dispatch(services: object, conn: Connection, raw: str) -> None:

@@ -101,6 +101,10 @@ async function openConsole(name) {
       sessionStorage.removeItem(RESUME_KEY);
     }
   });
+  session.on('closed', ({ code, reason }) => {
+    // Signed out everywhere, removed, or the account changed: back to signing in, from scratch.
+    if (code === 4401) location.assign(`/agent?ended=${encodeURIComponent(reason || 'session_ended')}`);
+  });
   session.on('error', (msg) => {
     console.warn('[avatarcall]', msg.code, msg.message);
     const note = $('avatar-error');
@@ -143,8 +147,19 @@ $('login').addEventListener('submit', async (ev) => {
   openConsole((await response.json()).name);
 });
 
+const ENDED = {
+  session_ended: 'Your session has ended (signed out everywhere, or your account changed). Sign in again.',
+  token_expired: 'Your session has expired. Sign in again.',
+};
+
 (async () => {
   const me = await fetch('/api/me');
-  if (me.ok) openConsole((await me.json()).name);
-  else $('login').hidden = false;
+  if (me.ok) return openConsole((await me.json()).name);
+  $('login').hidden = false;
+  const ended = new URLSearchParams(location.search).get('ended');
+  if (ended) {
+    $('login-error').textContent = ENDED[ended] ?? 'Your session has ended. Sign in again.';
+    $('login-error').hidden = false;
+    history.replaceState(null, '', '/agent');
+  }
 })();
