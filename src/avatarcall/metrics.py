@@ -9,6 +9,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 # Seconds: from loopback (tens of ms) to the report's timeouts (30 s, 90 s).
 CONNECT_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 15, 30, 60, 90)
 FRAME_MS_BUCKETS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 60, 100)
+# Seconds a page buffers the avatar before playing it: tens of ms on a quiet network and server,
+# up to a second when the server's sound leaves in bursts.
+PLAYOUT_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2)
 
 SCENARIOS = ("call_alone", "call_with_avatar", "avatar_before", "avatar_after")
 
@@ -38,6 +41,11 @@ class Metrics:
         self.encode_ms = Histogram(
             "avatarcall_avatar_encode_ms", "Avatar encode time per frame, once for all viewers (ms)",
             buckets=FRAME_MS_BUCKETS, registry=r)
+        self.avatar_playout_seconds = Histogram(
+            "avatarcall_avatar_playout_delay_seconds",
+            "How long pages buffer the avatar's voice before playing it (its picture is held as "
+            "long, for lip sync), from their stats every 5 s", ["role"],
+            buckets=PLAYOUT_BUCKETS, registry=r)
         self.late_frames = Counter(
             "avatarcall_avatar_late_frames", "Avatar frames skipped because the previous one was late",
             registry=r)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import expect
 from websockets.asyncio.client import connect
@@ -25,6 +23,7 @@ from avatarcall.testing.browser import (
     record_states,
     state_history,
 )
+from avatarcall.testing.metrics import metrics_text, sample
 from avatarcall.testing.server import start_server
 from avatarcall.testing.signaling import agent_cookie, receive, ws_url
 
@@ -32,20 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-
-def sample(metrics: str, name: str, **labels: str) -> float:
-    """The value of one Prometheus sample (0 when absent)."""
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in metrics.splitlines():
-        match = re.match(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$", line)
-        if match and match[1] == name and ",".join(sorted((match[2] or "").split(","))) == want:
-            return float(match[3])
-    return 0.0
-
-
-async def metrics_text(url: str) -> str:
-    async with httpx.AsyncClient() as http:
-        return (await http.get(f"{url}/metrics")).text
 
 
 async def test_metrics_and_dashboard_show_a_scripted_call(browser, tmp_path: Path) -> None:

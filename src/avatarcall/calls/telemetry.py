@@ -52,6 +52,9 @@ class TelemetrySink:
         for sample in msg.stats:
             await self.store.add_event(call_id, f"{sample.link}.stats",
                                        {"role": role.value, **sample.model_dump(exclude_none=True)})
+            if sample.link == "avatar" and sample.playout_delay_ms is not None:
+                self.metrics.avatar_playout_seconds.labels(role=role.value).observe(
+                    sample.playout_delay_ms / 1000)
 
     def _count(self, role: Role, call_id: str, event: m.TelemetryEvent) -> None:
         seconds = event.elapsed_ms / 1000 if event.elapsed_ms is not None else None

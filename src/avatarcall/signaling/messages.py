@@ -115,6 +115,10 @@ class StatsSample(_Message):
     rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
     candidate_type: Literal["host", "srflx", "prflx", "relay"] | None = None
     frames_decoded: int | None = Field(default=None, ge=0)
+    playout_delay_ms: float | None = Field(
+        default=None, ge=0, le=10_000,
+        description="avatar link: how long the page buffers the avatar's voice before playing it "
+                    "(jitter buffer + playout); its picture is held as long (LipSync)")
 
 
 class Telemetry(_Message):

@@ -102,8 +102,13 @@ export class Telemetry {
     const stats = [];
     const call = this.#callLink?.peerConnection;
     if (call && call.connectionState === 'connected') stats.push(await this.#summarise('call', call));
-    const avatar = this.#avatarSlot?.link?.peerConnection;
-    if (avatar && avatar.connectionState === 'connected') stats.push(await this.#summarise('avatar', avatar));
+    const avatarLink = this.#avatarSlot?.link;
+    const avatar = avatarLink?.peerConnection;
+    if (avatar && avatar.connectionState === 'connected') {
+      const sample = await this.#summarise('avatar', avatar);
+      if (avatarLink.videoHoldMs !== null) sample.playout_delay_ms = avatarLink.videoHoldMs;
+      stats.push(sample);
+    }
     if (stats.length) this.#session.send({ type: 'telemetry', call_id: this.#callId, stats });
   }
 
