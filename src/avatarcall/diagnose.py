@@ -76,7 +76,7 @@ async def _avatar(http: httpx.AsyncClient, seconds: float) -> Check:
         status = "pass" if fps > 10 and peak > 0.01 else "fail"
         return Check("avatar", status, f"first frame {first * 1000:.0f} ms ({frame.width}x{frame.height}), "
                                        f"{fps:.1f} fps, sound peak {peak:.2f}")
-    except (asyncio.TimeoutError, KeyError):
+    except (TimeoutError, KeyError):
         return Check("avatar", "fail", "no avatar frame within 20 s")
     finally:
         await pc.close()

@@ -36,7 +36,7 @@ def broken_turn_server(tmp_path: Path) -> Iterator[Server]:
     server.stop()
 
 
-async def run_checks(browser, server: Server):  # noqa: ANN001, ANN201
+async def run_checks(browser, server: Server):
     person = await new_person(browser)
     await person.page.goto(server.url + "/diagnostics")
     await by_testid(person.page, "diag-start").click()

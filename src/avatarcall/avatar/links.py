@@ -77,7 +77,7 @@ class AvatarLink:
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (aiortc raises anything on a bad SDP)
             await pc.close()
             raise BadSdp(f"the avatar offer could not be read: {exc}") from None
         kinds = {t.kind for t in pc.getTransceivers()}
@@ -93,7 +93,7 @@ class AvatarLink:
             transceiver.direction = "sendrecv" if voice else "sendonly"
         try:
             await pc.setLocalDescription(await pc.createAnswer())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (aiortc raises anything on an odd offer)
             await link.close()
             raise BadSdp(f"no answer could be made to the avatar offer: {exc}") from None
         return link, pc.localDescription.sdp
@@ -105,6 +105,6 @@ class AvatarLink:
         self.session.remove_viewer(self.viewer)
         try:
             await asyncio.wait_for(self.pc.close(), timeout=5)
-        except (asyncio.TimeoutError, Exception):  # closing must never raise into the caller
+        except (TimeoutError, Exception):  # closing must never raise into the caller
             log.warning("avatar link close failed call=%s viewer=%s", self.session.call_id,
                         self.viewer.id, exc_info=True)

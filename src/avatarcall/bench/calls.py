@@ -32,7 +32,7 @@ class Tally:
         self.scenarios.setdefault(scenario, []).append(ok)
 
 
-async def _one_flow(browser, agent, url: str, with_avatar: bool, tally: Tally) -> None:  # noqa: ANN001
+async def _one_flow(browser, agent, url: str, with_avatar: bool, tally: Tally) -> None:
     from playwright.async_api import Error as PlaywrightError
 
     from avatarcall.testing import browser as b

@@ -16,7 +16,7 @@ DEADLINE_SECONDS = 60.0
 SECRET = "bench-recovery-secret"
 
 
-async def _until(check, deadline: float) -> float | None:  # noqa: ANN001
+async def _until(check, deadline: float) -> float | None:
     """Seconds until ``check()`` is true (polled every 100 ms), None past ``deadline``."""
     start = time.monotonic()
     while time.monotonic() - start < deadline:
@@ -56,9 +56,9 @@ async def _main(runs: int) -> None:
                 await asyncio.to_thread(coturn.start)
                 frames = {id(p): await b.frames_decoded(p) for p in (customer, agent)}
 
-                async def video_back() -> bool:
+                async def video_back(before: dict[int, int] = frames) -> bool:
                     now = [await b.frames_decoded(p) for p in (customer, agent)]
-                    return all(n > frames[id(p)] + 5 for n, p in zip(now, (customer, agent)))
+                    return all(n > before[id(p)] + 5 for n, p in zip(now, (customer, agent)))
 
                 async def avatar_back() -> bool:
                     history = await b.state_history(customer, "avatar-state")
