@@ -93,6 +93,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         ice.for_server,
         on_event=lambda event: calls.on_avatar_event(event) if calls else None,
         observer=metrics,
+        max_sessions=settings.max_avatar_sessions,
     )
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     calls = CallService(store, avatars, waiting_grace=settings.waiting_grace_seconds,

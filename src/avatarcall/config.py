@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     avatar_size: int = Field(default=512, ge=128, le=1280)
     avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)
     avatar_keyframe_interval: float = Field(default=2.0, gt=0)
+    max_avatar_sessions: int = Field(
+        default=0, ge=0, description="avatar sessions rendered at once (0: no limit); beyond, a "
+        "call's pages show the local animation until a session is free (see bench avatar)")
     waiting_grace_seconds: float = Field(
         default=20.0, description="how long a waiting customer whose page vanished keeps their place"
     )

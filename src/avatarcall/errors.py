@@ -107,6 +107,12 @@ class AvatarUnavailable(AvatarCallError):
     retryable = True
 
 
+class AvatarBusy(AvatarUnavailable):
+    """Every avatar session this server may render is in use (``max_avatar_sessions``)."""
+
+    code = "avatar_busy"
+
+
 class AvatarCrashed(AvatarCallError):
     code = "avatar_crashed"
     retryable = True

@@ -19,7 +19,7 @@ from avatarcall.avatar.links import AvatarLink
 from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfig
 from avatarcall.avatar.speech import SpeechSynthesizer
 from avatarcall.config import IceServer
-from avatarcall.errors import AvatarCallError, AvatarUnavailable
+from avatarcall.errors import AvatarBusy, AvatarCallError, AvatarUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ class AvatarService:
 
     def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
                  ice_servers: Callable[[], list[IceServer]], on_event: Callable[[AvatarEvent], None],
-                 workers: int | None = None, observer: FrameObserver | None = None) -> None:
+                 workers: int | None = None, observer: FrameObserver | None = None,
+                 max_sessions: int = 0) -> None:
+        self.max_sessions = max_sessions  # 0: no limit
         self._synth = synthesizer
         self._config = config
         self._ice = ice_servers
@@ -73,9 +75,15 @@ class AvatarService:
     def sessions(self) -> list[AvatarSession]:
         return [s for s in self._sessions.values() if not s.closed]
 
+    def has_room(self) -> bool:
+        return not self.max_sessions or len(self.sessions()) < self.max_sessions
+
     async def start(self, call_id: str, language: str) -> AvatarSession:
-        """Start (or restart) the call's session under a new epoch."""
+        """Start (or restart) the call's session under a new epoch; :class:`AvatarBusy` when
+        ``max_sessions`` are running."""
         await self.stop(call_id)
+        if not self.has_room():
+            raise AvatarBusy("Every avatar this server can render is in use.")
         epoch = next(self._epoch_counter)
         self._epochs[call_id] = epoch
         session = AvatarSession(call_id, epoch, language, self._synth, self._executor,

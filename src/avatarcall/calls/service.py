@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from avatarcall.avatar.phrases import phrase
 from avatarcall.avatar.service import AvatarEvent, AvatarLinkState, AvatarService
+from avatarcall.avatar.session import AvatarSession
 from avatarcall.calls.models import Call, Participant, Role
 from avatarcall.calls.plan import (
     AfterMode,
@@ -26,7 +27,14 @@ from avatarcall.calls.plan import (
 from avatarcall.calls.scorecard import Scorecard
 from avatarcall.calls.state import CallEvent, CallState, is_active
 from avatarcall.calls.telemetry import TelemetrySink
-from avatarcall.errors import AvatarUnavailable, CallEnded, CallTaken, NotAllowed, UnknownCall
+from avatarcall.errors import (
+    AvatarBusy,
+    AvatarUnavailable,
+    CallEnded,
+    CallTaken,
+    NotAllowed,
+    UnknownCall,
+)
 from avatarcall.ice.provider import IceProvider
 from avatarcall.ice.servers import IceConfig
 from avatarcall.metrics import Metrics
@@ -67,6 +75,8 @@ class CallService:
         self._lobby: set[Peer] = set()
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._restarts: dict[str, int] = {}
+        # Calls whose avatar waits for a free session (max_avatar_sessions), oldest first.
+        self._avatar_line: list[str] = []
         self._views: dict[tuple[str, Role], tuple[AvatarView, int, str]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._invites = asyncio.Lock()
@@ -89,7 +99,7 @@ class CallService:
         """Load unfinished calls from the store (after a restart); return how many."""
         for call in await self.store.unfinished_calls():
             self.calls[call.id] = call
-            await self.avatars.start(call.id, call.language)
+            await self._start_avatar(call)
             # Nobody is connected yet: the pages have this long to come back.
             self._later(call.id, "grace", self.waiting_grace, lambda cid=call.id: self._abandon(cid))
             if call.agent is not None:
@@ -140,8 +150,9 @@ class CallService:
         self.calls[call.id] = call
         await self.store.save_call(call)
         await self.store.add_event(call.id, "state", {"state": call.state.value})
-        session = await self.avatars.start(call.id, language)
-        session.say(phrase("greeting", language), when_watched=True)
+        session = await self._start_avatar(call)
+        if session is not None:
+            session.say(phrase("greeting", language), when_watched=True)
         self._later(call.id, "grace", self.waiting_grace, lambda: self._abandon(call.id))
         log.info("call created call=%s language=%s", call.id, language)
         self._broadcast_queue()
@@ -264,7 +275,7 @@ class CallService:
             return  # another tab of the same participant already took over
         if peer.role is Role.CUSTOMER:
             if call.state is CallState.ENDED:
-                await self.avatars.stop(call_id)
+                await self._stop_avatar(call_id)
             else:
                 self._later(call_id, "grace", self.waiting_grace, lambda: self._abandon(call_id))
         elif is_active(call.state):
@@ -287,7 +298,7 @@ class CallService:
 
     async def _forget(self, call_id: str) -> None:
         """An ended call leaves memory (its record stays in the store)."""
-        await self.avatars.stop(call_id)
+        await self._stop_avatar(call_id)
         self.scorecard.forget(call_id)
         self.calls.pop(call_id, None)
         self._restarts.pop(call_id, None)
@@ -302,7 +313,7 @@ class CallService:
         if call is None or Role.CUSTOMER in self._peers.get(call_id, {}) or call.state is CallState.ENDED:
             return
         await self._end(call, "customer_left")
-        await self.avatars.stop(call_id)
+        await self._stop_avatar(call_id)
 
     # --- messages -------------------------------------------------------------------
 
@@ -350,6 +361,9 @@ class CallService:
             case m.AvatarSay():
                 self._agent_only(peer)
                 session = self.avatars.get(call.id)
+                if session is None and call.id in self._avatar_line:
+                    raise AvatarBusy("Every avatar is in use; this call gets one as soon as one "
+                                     "is free.")
                 if session is None:
                     raise AvatarUnavailable("The avatar is not running; restart it first.")
                 session.say(msg.text)
@@ -432,15 +446,53 @@ class CallService:
             agent.send(m.QueueUpdate(items=self.queue()))
         await self.avatars.disconnect(call.id, Role.AGENT.value)
         if call.plan.after is AfterMode.CONCLUSION and Role.CUSTOMER in self._peers.get(call.id, {}):
-            session = self.avatars.get(call.id) or await self.avatars.start(call.id, call.language)
-            session.say(phrase("goodbye", call.language), when_watched=True)
+            session = self.avatars.get(call.id) or await self._start_avatar(call)
+            if session is not None:
+                session.say(phrase("goodbye", call.language), when_watched=True)
         else:
-            await self.avatars.stop(call.id)
+            await self._stop_avatar(call.id)
         self._later(call.id, "after", self.after_call, lambda: self._forget(call.id))
         self._broadcast_queue()
         self._push_views(call)
 
     # --- avatar ---------------------------------------------------------------------
+
+    async def _start_avatar(self, call: Call) -> AvatarSession | None:
+        """Start the call's avatar session, or, with every session in use, put the call in line
+        for one (its pages show the local animation meanwhile)."""
+        try:
+            session = await self.avatars.start(call.id, call.language)
+        except AvatarBusy:
+            if call.id not in self._avatar_line:
+                self._avatar_line.append(call.id)
+                log.warning("avatar busy call=%s: %d session(s) in use, %d call(s) in line",
+                            call.id, self.avatars.max_sessions, len(self._avatar_line))
+                self.metrics.errors.labels(source="server", code=AvatarBusy.code).inc()
+            return None
+        if call.id in self._avatar_line:
+            self._avatar_line.remove(call.id)
+        return session
+
+    async def _stop_avatar(self, call_id: str) -> None:
+        if call_id in self._avatar_line:
+            self._avatar_line.remove(call_id)
+        await self.avatars.stop(call_id)
+        await self._serve_avatar_line()
+
+    async def _serve_avatar_line(self) -> None:
+        """A session is free: the calls in line get theirs, oldest first."""
+        while self._avatar_line and self.avatars.has_room():
+            call = self.calls.get(self._avatar_line[0])
+            if call is None or call.state is CallState.ENDED:
+                self._avatar_line.pop(0)
+                continue
+            session = await self._start_avatar(call)
+            if session is None:
+                return
+            log.info("avatar free again call=%s", call.id)
+            if call.state is CallState.WAITING:
+                session.say(phrase("greeting", call.language), when_watched=True)
+            self._push_views(call)
 
     def _push_views(self, call: Call) -> None:
         """Tell each page of the call what its avatar slot shows now (only when it changed)."""
@@ -452,6 +504,8 @@ class CallService:
         for role, peer in self._peers.get(call.id, {}).items():
             view = customer_view(call.state, call.plan) if role is Role.CUSTOMER \
                 else agent_view(call.state, call.plan)
+            if view is AvatarView.STREAM and call.id in self._avatar_line:
+                view = AvatarView.OVERLAY  # no session free yet: the local animation meanwhile
             if self._views.get((call.id, role)) == (view, epoch, voice):
                 continue
             self._views[(call.id, role)] = (view, epoch, voice)
@@ -467,8 +521,9 @@ class CallService:
     async def _restart_avatar(self, call: Call) -> None:
         if call.state is CallState.ENDED and call.plan.after is AfterMode.OFF:
             return
-        await self.avatars.start(call.id, call.language)
-        await self.store.add_event(call.id, "avatar.restarted", {"epoch": self.avatars.epoch(call.id)})
+        if await self._start_avatar(call) is not None:
+            await self.store.add_event(call.id, "avatar.restarted",
+                                       {"epoch": self.avatars.epoch(call.id)})
         self._push_views(call)
 
     def on_avatar_event(self, event: AvatarEvent) -> None:
@@ -486,6 +541,7 @@ class CallService:
                                      message=event.error.message, retryable=event.error.retryable))
         self._spawn(self.store.add_event(
             call.id, "avatar.error", {"code": event.error.code, "epoch": event.epoch}))
+        self._spawn(self._serve_avatar_line())  # the failed session's place is free
         count = self._restarts.get(call.id, 0)
         if event.error.code == "avatar_crashed" and count < AUTO_RESTARTS:
             self._restarts[call.id] = count + 1
