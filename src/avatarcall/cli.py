@@ -61,7 +61,8 @@ def _serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(), log_config=log_config,
-                ws_max_size=WS_MAX_SIZE, **tls)  # type: ignore[arg-type]
+                ws_max_size=WS_MAX_SIZE, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips, **tls)  # type: ignore[arg-type]
     return 0
 
 
@@ -151,7 +152,8 @@ def _diagnose(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    os.environ["AVATARCALL_CHROMIUM"] = args.chromium
+    if args.chromium:
+        os.environ["AVATARCALL_CHROMIUM"] = args.chromium
     if args.what == "calls":
         from avatarcall.bench.calls import run
 
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync"])
     bench.add_argument("--max-sessions", type=int, default=12, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 (A/V runs)")
-    bench.add_argument("--chromium", default="/usr/bin/chromium")
+    bench.add_argument("--chromium", help="the browser to drive (default: /usr/bin/chromium, or "
+                       "AVATARCALL_CHROMIUM)")
     bench.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     return int(args.func(args))

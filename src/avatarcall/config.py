@@ -32,6 +32,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-For gives the client's "
+        "address (comma-separated, '*' for any): per-address limits count real clients")
     data_dir: Path = Path("./data")
     demo_agent: str | None = Field(
         default=None, description="name:password of the embedded demo agent; generated when unset"

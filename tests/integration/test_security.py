@@ -213,8 +213,7 @@ async def test_a_removed_or_signed_out_agent_is_let_go_at_once(server: Server) -
         # Signed out everywhere (from the command line, another process): the open console is
         # told why and closed for good, the cookie no longer opens anything.
         assert cli(server, "agent", "signout", "gina").returncode == 0
-        message = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-        assert (message["type"], message["code"]) == ("error", "session_ended")
+        assert (await receive(ws, "error"))["code"] == "session_ended"
         assert await closed_with(ws) == CLOSE_UNAUTHENTICATED
     response = await me(server, cookie)
     assert (response.status_code, response.json()["code"]) == (401, "session_ended")

@@ -57,6 +57,9 @@ class AvatarService:
         self._observer = observer
         self._executor = ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 2),
                                             thread_name_prefix="avatar")
+        # Sound is encoded on a thread of its own: 20 ms chunks never wait behind a frame's
+        # render or a sentence's synthesis.
+        self._audio_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-audio")
         self._sessions: dict[str, AvatarSession] = {}
         self._epochs: dict[str, int] = {}
         self._links: dict[tuple[str, str], AvatarLink] = {}
@@ -87,17 +90,26 @@ class AvatarService:
         epoch = next(self._epoch_counter)
         self._epochs[call_id] = epoch
         session = AvatarSession(call_id, epoch, language, self._synth, self._executor,
-                                self._config, self._session_failed, self._observer)
+                                self._config, self._session_failed, self._observer,
+                                audio_executor=self._audio_executor)
         self._sessions[call_id] = session
         session.start()
         return session
 
     async def stop(self, call_id: str) -> None:
         session = self._sessions.pop(call_id, None)
-        for key in [k for k in self._links if k[0] == call_id]:
-            await self._links.pop(key).close()
-        if session is not None:
-            await session.close()
+        try:
+            await self._close_links(lambda key, _: key[0] == call_id)
+        finally:
+            if session is not None:
+                await session.close()
+
+    async def _close_links(self, which: Callable[[tuple[str, str], AvatarLink], bool]) -> None:
+        # Each link is taken out before the await: a concurrent stop never finds it twice.
+        for key in [k for k, link in self._links.items() if which(k, link)]:
+            link = self._links.pop(key, None)
+            if link is not None:
+                await link.close()
 
     def _session_failed(self, session: AvatarSession, error: AvatarCallError) -> None:
         # A failed session is never handed out again, from this instant on.
@@ -110,9 +122,10 @@ class AvatarService:
         self._on_event(AvatarFailure(session.call_id, session.epoch, error))
 
     async def _drop_failed(self, session: AvatarSession) -> None:
-        for key in [k for k, link in self._links.items() if link.session is session]:
-            await self._links.pop(key).close()
-        await session.close()
+        try:
+            await self._close_links(lambda _, link: link.session is session)
+        finally:
+            await session.close()  # no longer in _sessions: nothing else would ever close it
 
     async def connect(self, call_id: str, epoch: int, viewer: str, audience: bool,
                       offer_sdp: str, accept_voice: bool = False) -> str:
@@ -145,3 +158,4 @@ class AvatarService:
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._audio_executor.shutdown(wait=False, cancel_futures=True)

@@ -93,6 +93,7 @@ class AvatarSession:
         config: SessionConfig,
         on_failure: FailureHandler,
         observer: FrameObserver | None = None,
+        audio_executor: Executor | None = None,
     ) -> None:
         self.call_id = call_id
         self.epoch = epoch
@@ -102,6 +103,7 @@ class AvatarSession:
         self.error: AvatarCallError | None = None
         self._synth = synthesizer
         self._executor = executor
+        self._audio_executor = audio_executor or executor
         self._on_failure = on_failure
         self._observer = observer
         self._renderer = make_renderer(config.character, config.size, dict(config.palette) or None,
@@ -312,14 +314,16 @@ class AvatarSession:
                 chunks.append((self._mix(k), k * AUDIO_CHUNK))
                 k += 1
                 self._audio_pos = k * AUDIO_CHUNK
+            if k // 250 != (k - len(chunks)) // 250:
+                self._timeline.drop_before(self._audio_pos - SAMPLE_RATE)
+            if not self._viewers:
+                continue  # nobody listens: the clock moves on, nothing is encoded
             cut = self._interruptions
-            packets = await loop.run_in_executor(self._executor, self._encode_audio, chunks)
+            packets = await loop.run_in_executor(self._audio_executor, self._encode_audio, chunks)
             if cut == self._interruptions:  # sound cut off while it was being encoded stays unheard
                 for packet in packets:
                     for viewer in list(self._viewers.values()):
                         viewer.audio.push(packet)
-            if k // 250 != (k - len(chunks)) // 250:
-                self._timeline.drop_before(self._audio_pos - SAMPLE_RATE)
 
     def _mix(self, k: int) -> np.ndarray:
         """Chunk ``k`` of the avatar's sound (int16): its speech, or the agent's live voice."""

@@ -63,7 +63,12 @@ class AgentStore:
             db.executescript(SCHEMA)
             columns = {row[1] for row in db.execute("PRAGMA table_info(agents)")}
             if "sessions_after" not in columns:  # a file from before sessions could be ended
-                db.execute("ALTER TABLE agents ADD COLUMN sessions_after REAL NOT NULL DEFAULT 0")
+                try:
+                    db.execute("ALTER TABLE agents ADD COLUMN sessions_after REAL NOT NULL "
+                               "DEFAULT 0")
+                except sqlite3.OperationalError as exc:  # another process added it just now
+                    if "duplicate column" not in str(exc):
+                        raise
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

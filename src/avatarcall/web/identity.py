@@ -52,7 +52,10 @@ class AgentDirectory:
 
     async def check(self, name: str, password: str) -> Agent | None:
         """The agent whose name and password these are, or None."""
-        return await self._run(lambda: self.store.verify(name, password))
+        agent = await self._run(lambda: self.store.verify(name, password))
+        if agent is not None:
+            self._rows.pop(name, None)  # a session starts from the row as it is now
+        return agent
 
     async def ensure(self, name: str, password: str, *, admin: bool) -> None:
         await self._run(lambda: self.store.ensure(name, password, admin=admin))

@@ -208,6 +208,8 @@ async def _watch_session(services: object, conn: Connection, who: Identity) -> N
             log.info("agent session ended, closing its socket name=%s", who.name)
             conn.refuse(exc)
             return
+        except Exception:  # a locked or broken database: keep watching, never stop checking
+            log.exception("agent session check failed name=%s", who.name)
 
 
 async def _dispatch(services: object, conn: Connection, raw: str) -> None:

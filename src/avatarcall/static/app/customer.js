@@ -41,6 +41,16 @@ function forgetCall() {
   sessionStorage.removeItem(LINK_KEY);
 }
 
+/** The server's message for a refused request; a proxy's own error page has none. */
+async function problem(response, fallback) {
+  try {
+    return (await response.json()).message ?? fallback;
+  } catch {
+    return response.status === 503 || response.status === 429
+      ? 'The service is busy. Please try again in a minute.' : fallback;
+  }
+}
+
 async function linkTicket(token) {
   const response = await fetch('/api/calls/join', {
     method: 'POST',
@@ -49,7 +59,7 @@ async function linkTicket(token) {
   });
   if (!response.ok) {
     if (response.status !== 429) forgetCall(); // ended, expired or not valid: the next start is a new call
-    throw new Error((await response.json()).message ?? 'This link does not work.');
+    throw new Error(await problem(response, 'This link does not work.'));
   }
   return response.json();
 }
@@ -60,7 +70,7 @@ async function newTicket() {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ language: navigator.language }),
   });
-  if (!response.ok) throw new Error((await response.json()).message ?? 'The call could not start.');
+  if (!response.ok) throw new Error(await problem(response, 'The call could not start.'));
   return response.json();
 }
 

@@ -51,7 +51,9 @@ export class AvatarLink extends Emitter {
     this.#pc = pc;
     const stream = new MediaStream();
     pc.ontrack = ({ track, receiver }) => {
+      if (this.#closed) return;
       if (track.kind === 'video') {
+        this.#lipSync?.stop();
         this.#lipSync = new LipSync(pc, receiver);
         this.#lipSync.start();
       }
