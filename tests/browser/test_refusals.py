@@ -1,5 +1,6 @@
 """A server that says no says why, on the page: a customer when the queue is full (no one already
-waiting is lost), an agent whose session was ended from the command line."""
+waiting is lost), an agent whose session was ended from the command line, a call past the last
+free avatar (it goes on with the local animation, and gets the avatar when one is free)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from avatarcall.testing.browser import agent_logs_in, by_testid, customer_starts_call, new_person
+from avatarcall.testing.browser import (
+    agent_accepts,
+    agent_logs_in,
+    by_testid,
+    call_id_of,
+    customer_starts_call,
+    new_person,
+)
 from avatarcall.testing.server import Server, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -77,4 +85,41 @@ async def test_an_agent_signed_out_everywhere_is_back_at_sign_in_and_told_why(
     await by_testid(agent.page, "login-password").fill("hana-password-1")
     await by_testid(agent.page, "login-submit").click()
     await expect(by_testid(agent.page, "end-call")).to_be_visible()
+    await agent.close()
+
+
+@pytest.fixture(scope="module")
+def one_avatar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(tmp_path_factory.mktemp("one-avatar"), AVATARCALL_MAX_AVATAR_SESSIONS="1")
+    yield srv
+    srv.stop()
+
+
+async def test_past_the_last_free_avatar_the_call_goes_on_and_the_avatar_follows(
+        browser, one_avatar: Server) -> None:
+    first = await customer_starts_call(browser, one_avatar.url)
+    await first.expect_state("avatar-state", "live")
+    second = await customer_starts_call(browser, one_avatar.url)
+    # No avatar free: the second customer sees the local animation, and nothing is wrong.
+    await second.expect_state("avatar-state", "live")
+    await expect(by_testid(second.page, "avatar-overlay")).to_be_visible()
+    await expect(by_testid(second.page, "avatar-error")).to_be_hidden()
+    agent = await agent_logs_in(browser, one_avatar.url)
+    await agent_accepts(agent, await call_id_of(second))
+    for person in (second, agent):
+        await person.expect_state("call-state", "connected")
+    # The agent is told why their avatar preview is empty.
+    await agent.expect_state("avatar-state", "error")
+    await expect(by_testid(agent.page, "avatar-error")).to_contain_text("Every avatar is in use")
+    await second.page.screenshot(path=str(SHOTS / "customer-avatar-busy.png"))
+    await agent.page.screenshot(path=str(SHOTS / "agent-avatar-busy.png"))
+    # The first customer hangs up and leaves: their avatar goes to the call in progress.
+    await by_testid(first.page, "hang-up").click()
+    await first.expect_state("call-state", "ended")
+    await first.close()
+    await expect(by_testid(second.page, "avatar-video")).to_be_visible(timeout=30_000)
+    await second.expect_state("avatar-state", "live")
+    await agent.expect_state("avatar-state", "live")
+    await second.expect_state("call-state", "connected")  # the call never noticed
+    await second.close()
     await agent.close()

@@ -504,13 +504,19 @@ class CallService:
         for role, peer in self._peers.get(call.id, {}).items():
             view = customer_view(call.state, call.plan) if role is Role.CUSTOMER \
                 else agent_view(call.state, call.plan)
-            if view is AvatarView.STREAM and call.id in self._avatar_line:
+            busy = view is AvatarView.STREAM and call.id in self._avatar_line
+            if busy:
                 view = AvatarView.OVERLAY  # no session free yet: the local animation meanwhile
             if self._views.get((call.id, role)) == (view, epoch, voice):
                 continue
             self._views[(call.id, role)] = (view, epoch, voice)
             peer.send(m.AvatarViewChanged(call_id=call.id, view=view, epoch=epoch, voice=voice,
                                           during=call.plan.during, after=call.plan.after))
+            if busy and role is Role.AGENT:  # the agent is told why their preview is empty
+                peer.send(m.AvatarFailed(
+                    call_id=call.id, epoch=epoch, code=AvatarBusy.code, retryable=True,
+                    message="Every avatar is in use: the customer sees a simple animation until "
+                            "one is free, then this call gets it."))
 
     async def _avatar_offer(self, peer: Peer, call: Call, msg: m.AvatarOffer) -> None:
         voice = peer.role is Role.AGENT and agent_voice(call.state, call.plan)

@@ -146,6 +146,7 @@ async function startCall(savedTicket = null) {
   session.on('call-state', (msg) => {
     if (msg.state === 'ended') {
       forgetCall();
+      call.end(); // also when it ends before an agent took it (the link never started)
       $('hangup').disabled = true;
       $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
         ? FRENCH.ended : 'The call has ended. Thank you!';
