@@ -111,6 +111,7 @@ async def test_past_the_last_free_avatar_the_call_goes_on_and_the_avatar_follows
     # The agent is told why their avatar preview is empty.
     await agent.expect_state("avatar-state", "error")
     await expect(by_testid(agent.page, "avatar-error")).to_contain_text("Every avatar is in use")
+    await expect(by_testid(agent.page, "avatar-retry")).to_be_hidden()  # nothing to retry
     await second.page.screenshot(path=str(SHOTS / "customer-avatar-busy.png"))
     await agent.page.screenshot(path=str(SHOTS / "agent-avatar-busy.png"))
     # The first customer hangs up and leaves: their avatar goes to the call in progress.

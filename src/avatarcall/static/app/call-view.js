@@ -128,13 +128,16 @@ export class CallView {
   }
 }
 
-export function showAvatarState(el, messageEl, { state, message }) {
+export function showAvatarState(el, messageEl, { state, code, message }) {
   el.textContent = state;
   el.dataset.state = state;
   if (messageEl) {
     const text = messageEl.querySelector('.message') ?? messageEl;
     text.textContent = state === 'error' ? (message || 'The avatar is unavailable.') : '';
     messageEl.hidden = state !== 'error';
+    // Busy: nothing to retry, the server brings the avatar as soon as one is free.
+    const retry = messageEl.querySelector('button');
+    if (retry) retry.hidden = code === 'avatar_busy';
   }
 }
 
