@@ -57,6 +57,13 @@ async def test_a_full_queue_is_explained_and_the_camera_released(browser, one_pl
     states = await second.page.evaluate(
         "() => window.__streams.flatMap(s => s.getTracks().map(t => t.readyState))")
     assert states and set(states) == {"ended"}  # the camera was opened, and is closed again
+    # A French-speaking customer reads it in French.
+    french = await new_person(browser, locale="fr-FR")
+    await french.page.goto(one_place.url + "/")
+    await by_testid(french.page, "start-call").click()
+    await expect(french.page.locator("#start-error")).to_contain_text(
+        "Toutes les places de la file d’attente sont prises")
+    await french.close()
     # The customer already waiting keeps their place, avatar included.
     await first.expect_state("call-state", "waiting")
     await first.expect_state("avatar-state", "live")

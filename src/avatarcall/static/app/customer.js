@@ -13,6 +13,13 @@ const FRENCH = {
   assistant: 'Assistant virtuel', you: 'Vous', hangup: 'Raccrocher',
 };
 
+// The server's refusals a customer may meet before a call starts, in French (by error code).
+const FRENCH_REFUSALS = {
+  too_many_calls: 'Trop d’appels depuis cette connexion. Réessayez dans une minute.',
+  queue_full: 'Toutes les places de la file d’attente sont prises. Réessayez dans une minute.',
+  busy: 'Le service est très sollicité. Réessayez dans une minute.',
+};
+
 function translate(language) {
   if (language !== 'fr') return;
   document.documentElement.lang = 'fr';
@@ -43,11 +50,13 @@ function forgetCall() {
 
 /** The server's message for a refused request; a proxy's own error page has none. */
 async function problem(response, fallback) {
+  const french = document.documentElement.lang === 'fr';
   try {
-    return (await response.json()).message ?? fallback;
+    const { code, message } = await response.json();
+    return (french && FRENCH_REFUSALS[code]) || message || fallback;
   } catch {
-    return response.status === 503 || response.status === 429
-      ? 'The service is busy. Please try again in a minute.' : fallback;
+    if (response.status !== 503 && response.status !== 429) return fallback;
+    return french ? FRENCH_REFUSALS.busy : 'The service is busy. Please try again in a minute.';
   }
 }
 
