@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
@@ -25,7 +24,7 @@ from avatarcall.avatar.motion import FacePose, IdleMotion
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
 from avatarcall.avatar.timeline import SpeechTimeline
-from avatarcall.avatar.tracks import FanoutAudioTrack, PacketVideoTrack
+from avatarcall.avatar.tracks import FanoutAudioTrack, PacketVideoTrack, Sound
 from avatarcall.avatar.visemes import Viseme
 from avatarcall.avatar.voice import LiveVoice, frame_to_mono
 from avatarcall.errors import AvatarCallError, AvatarCrashed, AvatarStopped
@@ -340,7 +339,7 @@ class AvatarSession:
             samples = samples + voiced
         return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
-    def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[av.Packet | av.AudioFrame]:
+    def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[Sound]:
         """Executor: each chunk encoded once, whatever the number of viewers."""
         packets = (self._audio_encoder.encode(pcm, pts) for pcm, pts in chunks)
         return [p for p in packets if p is not None]

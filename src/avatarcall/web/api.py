@@ -139,7 +139,7 @@ async def start_call(body: NewCall, request: Request) -> CallTicket:
         log.warning("call refused, %d customers already waiting", settings.max_waiting_calls)
         raise QueueFull("Every place in the queue is taken. Try again in a minute.", retry_after=60)
     services.call_limiter.record(address)
-    language = pick_language(services.settings.language, body.language)
+    language = pick_language(settings.language, body.language)
     call = await services.calls.create_call(language, body.name)
     return CallTicket(call_id=call.id, token=services.auth.customer_token(call.id, body.name),
                       language=language)
