@@ -6,15 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from avatarcall import __version__
-from avatarcall.avatar import AvatarService, EspeakSynthesizer, SessionConfig, SpeechSynthesizer
-from avatarcall.calls.service import CallService
+from avatarcall.avatar import EspeakSynthesizer, SessionConfig, SpeechSynthesizer
+from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.config import Settings
 from avatarcall.errors import (
     AvatarCallError,
@@ -28,9 +27,14 @@ from avatarcall.errors import (
     Unauthenticated,
     UnknownCall,
 )
+from avatarcall.flow.bus import LocalPeerBus
+from avatarcall.flow.call_flow import CallFlow
+from avatarcall.flow.diagnostics import DiagnosticSessions
+from avatarcall.flow.scheduler import AsyncioScheduler
 from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
-from avatarcall.store import AgentStore, ApiKeyStore, CallStore
+from avatarcall.services import Services
+from avatarcall.store import AgentStore, ApiKeyStore, CallStore, LocalCallRepository
 from avatarcall.store.files import private_dir
 from avatarcall.tokens import TokenSigner, load_or_create_key
 from avatarcall.web import api, diagnostics, pages, ws
@@ -44,20 +48,6 @@ log = logging.getLogger(__name__)
 STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 409, CallEnded: 410,
           QueueFull: 503, RateLimited: 429}
 DB_FILE = "avatarcall.sqlite3"
-
-
-@dataclass
-class Services:
-    settings: Settings
-    store: CallStore
-    avatars: AvatarService
-    calls: CallService
-    auth: Authenticator
-    agents: AgentDirectory
-    metrics: Metrics
-    api_keys: ApiKeyStore
-    login_limiter: AttemptLimiter
-    call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
 
 
 def _synthesizer(settings: Settings) -> SpeechSynthesizer:
@@ -79,10 +69,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     demo_name, demo_password = settings.demo_credentials
     await agents.ensure(demo_name, demo_password, admin=True)
     api_keys = await asyncio.to_thread(ApiKeyStore, settings.data_dir / DB_FILE)
-    calls: CallService | None = None
     metrics = Metrics()
     ice = IceProvider.from_settings(settings)
-    avatars = AvatarService(
+    avatars = LocalAvatarControl(
         _synthesizer(settings),
         SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
                       bitrate=settings.avatar_bitrate,
@@ -91,27 +80,30 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                       palette=tuple(settings.avatar_palette.items()),
                       image_dir=settings.avatar_image_dir),
         ice.for_server,
-        on_event=lambda event: calls.on_avatar_event(event) if calls else None,
         observer=metrics,
         max_sessions=settings.max_avatar_sessions,
     )
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
-    calls = CallService(store, avatars, waiting_grace=settings.waiting_grace_seconds,
-                        after_call=settings.after_call_seconds,
-                        ice=ice,
-                        relay_only=settings.ice_relay_only,
-                        mint_resume=auth.resume_token, metrics=metrics)
+    bus = LocalPeerBus()
+    calls = CallFlow(LocalCallRepository(store), bus, AsyncioScheduler(), avatars, ice, metrics,
+                     waiting_grace=settings.waiting_grace_seconds,
+                     after_call=settings.after_call_seconds,
+                     relay_only=settings.ice_relay_only,
+                     mint_resume=auth.resume_token)
+    calls.start()
     restored = await calls.restore()
     if restored:
         log.info("restored %d unfinished calls from %s", restored, store.path)
-    app.state.services = Services(settings, store, avatars, calls, auth, agents, metrics, api_keys,
-                                  AttemptLimiter(settings.login_attempts, settings.login_window),
-                                  AttemptLimiter(settings.calls_per_address, settings.calls_window))
+    diag = DiagnosticSessions(calls.director.seats, avatars)
+    app.state.services = Services(
+        settings=settings, store=store, avatars=avatars, bus=bus, calls=calls, diagnostics=diag,
+        auth=auth, agents=agents, metrics=metrics, api_keys=api_keys,
+        login_limiter=AttemptLimiter(settings.login_attempts, settings.login_window),
+        call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window))
     try:
         yield
     finally:
-        if getattr(app.state, "diagnostics", None) is not None:
-            await app.state.diagnostics.close()
+        await diag.close()
         await calls.close()
         await avatars.close()
         await store.close()

@@ -48,6 +48,14 @@ class IllegalTransition(AvatarCallError):
     code = "illegal_transition"
 
 
+class VersionConflict(AvatarCallError):
+    """A call was written from an older version than the stored one: someone else changed it
+    first. The flow decides again on the newer call."""
+
+    code = "conflict"
+    retryable = True
+
+
 class Unauthenticated(AvatarCallError):
     code = "unauthenticated"
 
@@ -140,4 +148,5 @@ __all__ = [
     "TooManyAttempts",
     "Unauthenticated",
     "UnknownCall",
+    "VersionConflict",
 ]

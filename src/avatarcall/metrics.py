@@ -65,13 +65,15 @@ class Metrics:
     def late(self, frames: int) -> None:
         self.late_frames.inc(frames)
 
-    def watch(self, live: Callable[[], float], waiting: Callable[[], float],
-              sessions: Callable[[], float], viewers: Callable[[], float]) -> None:
-        """Gauges read at scrape time from the services that own the numbers."""
-        self.live_calls.set_function(live)
-        self.waiting_calls.set_function(waiting)
+    def watch(self, sessions: Callable[[], float], viewers: Callable[[], float]) -> None:
+        """Avatar gauges, read at scrape time from what runs them."""
         self.avatar_sessions.set_function(sessions)
         self.avatar_viewers.set_function(viewers)
+
+    def calls(self, live: int, waiting: int) -> None:
+        """Call gauges, set by the call flow whenever calls change."""
+        self.live_calls.set(live)
+        self.waiting_calls.set(waiting)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -56,40 +56,39 @@ def test_is_active(state: CallState, active: bool) -> None:
     assert is_active(state) is active
 
 
-def test_take_reports_whether_the_state_changed() -> None:
-    call = Call.new("fr", "Zoé")
-    assert call.take(E.AGENT_ACCEPTED) is True
-    assert call.take(E.LINK_DOWN) is False  # still connecting
-    assert call.state is S.CONNECTING
-    assert call.take(E.LINK_UP) is True
-    assert call.take(E.LINK_UP) is False
-    assert call.state is S.CONNECTED
+def test_moved_returns_the_same_call_when_nothing_changes() -> None:
+    call = Call.new("fr", "Zoé", now=100.0)
+    connecting = call.moved(E.AGENT_ACCEPTED, now=101.0)
+    assert connecting is not call and connecting.state is S.CONNECTING
+    assert call.state is S.WAITING  # the old call is untouched
+    assert connecting.moved(E.LINK_DOWN, now=102.0) is connecting  # still connecting
+    connected = connecting.moved(E.LINK_UP, now=103.0)
+    assert connected.state is S.CONNECTED
+    assert connected.moved(E.LINK_UP, now=104.0) is connected
+    assert connected.ended_at is None
+
+
+def test_hang_up_sets_ended_at_and_reason_once() -> None:
+    call = Call.new("en", "Sam", now=100.0).moved(E.AGENT_ACCEPTED, now=101.0)
     assert call.ended_at is None
-
-
-def test_take_hang_up_sets_ended_at_once() -> None:
-    call = Call.new("en", "Sam")
-    call.take(E.AGENT_ACCEPTED)
-    assert call.ended_at is None
-    assert call.take(E.HANG_UP) is True
-    assert call.state is S.ENDED
-    ended_at = call.ended_at
-    assert ended_at is not None and ended_at >= call.created_at
+    ended = call.moved(E.HANG_UP, now=150.0, reason="agent_hung_up")
+    assert ended.state is S.ENDED
+    assert (ended.ended_at, ended.end_reason) == (150.0, "agent_hung_up")
     with pytest.raises(IllegalTransition):
-        call.take(E.HANG_UP)
-    assert call.state is S.ENDED and call.ended_at == ended_at
+        ended.moved(E.HANG_UP, now=160.0)
 
 
-def test_take_illegal_event_leaves_the_call_unchanged() -> None:
-    call = Call.new("fr", "Zoé")
+def test_an_illegal_event_raises() -> None:
+    call = Call.new("fr", "Zoé", now=100.0)
     with pytest.raises(IllegalTransition):
-        call.take(E.LINK_UP)
+        call.moved(E.LINK_UP, now=101.0)
     assert call.state is S.WAITING and call.ended_at is None
 
 
 def test_new_call_waits_with_its_customer() -> None:
-    call = Call.new("fr", "Zoé")
+    call = Call.new("fr", "Zoé", now=100.0)
     assert call.state is S.WAITING
     assert call.customer is not None and call.customer.name == "Zoé"
+    assert call.customer.joined_at == call.created_at == 100.0
     assert call.agent is None
-    assert call.id != Call.new("fr", "Zoé").id
+    assert call.id != Call.new("fr", "Zoé", now=100.0).id

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,12 +23,11 @@ async def store(tmp_path: Path) -> AsyncIterator[CallStore]:
 
 
 def connected_call() -> Call:
-    call = Call.new("fr", "Zoé")
-    call.plan = AvatarPlan(during=DuringMode.OVERLAY, after=AfterMode.OFF)
-    call.agent = Participant(Role.AGENT, "alice", joined_at=call.created_at + 5)
-    call.take(CallEvent.AGENT_ACCEPTED)
-    call.take(CallEvent.LINK_UP)
-    return call
+    call = Call.new("fr", "Zoé", now=time.time())
+    call = replace(call, plan=AvatarPlan(during=DuringMode.OVERLAY, after=AfterMode.OFF),
+                   agent=Participant(Role.AGENT, "alice", joined_at=call.created_at + 5))
+    return call.moved(CallEvent.AGENT_ACCEPTED, now=call.created_at + 5).moved(
+        CallEvent.LINK_UP, now=call.created_at + 6)
 
 
 async def test_save_and_load_a_call_with_participants(store: CallStore) -> None:
@@ -42,8 +43,7 @@ async def test_load_unknown_call(store: CallStore) -> None:
 async def test_saving_again_updates_state_and_end(store: CallStore) -> None:
     call = connected_call()
     await store.save_call(call)
-    call.take(CallEvent.HANG_UP)
-    call.end_reason = "customer_left"
+    call = call.moved(CallEvent.HANG_UP, now=time.time(), reason="customer_left")
     await store.save_call(call)
     loaded = await store.load_call(call.id)
     assert loaded is not None
@@ -65,8 +65,8 @@ async def test_events_come_back_in_time_order_per_call(store: CallStore) -> None
 
 
 async def test_unfinished_calls_excludes_ended(store: CallStore) -> None:
-    waiting, live, ended = Call.new("fr", "A"), connected_call(), connected_call()
-    ended.take(CallEvent.HANG_UP)
+    waiting, live = Call.new("fr", "A", now=time.time()), connected_call()
+    ended = connected_call().moved(CallEvent.HANG_UP, now=time.time())
     for call in (waiting, live, ended):
         await store.save_call(call)
     assert {c.id for c in await store.unfinished_calls()} == {waiting.id, live.id}

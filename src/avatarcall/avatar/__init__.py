@@ -1,17 +1,26 @@
-"""The avatar: sessions (clock, speech, render once, encode once, fan out) behind AvatarService."""
+"""The avatar: sessions (clock, speech, render once, encode once, fan out), driven from outside
+through :class:`~avatarcall.avatar.control.AvatarControl` in plain data only."""
 
-from avatarcall.avatar.service import AvatarEvent, AvatarFailure, AvatarLinkState, AvatarService
-from avatarcall.avatar.session import AvatarSession, SessionConfig
+from avatarcall.avatar.control import (
+    AvatarControl,
+    AvatarEvent,
+    AvatarFailed,
+    AvatarLoad,
+    SlotFreed,
+    ViewerLinkChanged,
+)
+from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer, Speech, SpeechSynthesizer
 
 __all__ = [
+    "AvatarControl",
     "AvatarEvent",
-    "AvatarFailure",
-    "AvatarLinkState",
-    "AvatarService",
-    "AvatarSession",
+    "AvatarFailed",
+    "AvatarLoad",
     "EspeakSynthesizer",
     "SessionConfig",
+    "SlotFreed",
     "Speech",
     "SpeechSynthesizer",
+    "ViewerLinkChanged",
 ]

@@ -42,7 +42,7 @@ class AvatarLink:
         self.viewer = viewer
         self.pc = pc
         self._on_state = on_state
-        self._closed = False
+        self._closing: asyncio.Future[None] | None = None
 
         @pc.on("connectionstatechange")
         def _changed() -> None:
@@ -99,10 +99,14 @@ class AvatarLink:
         return link, pc.localDescription.sdp
 
     async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self.session.remove_viewer(self.viewer)
+        """Close the peer connection; every caller, the second one too, returns once it is closed
+        (and a caller that is cancelled does not cancel the close)."""
+        if self._closing is None:
+            self.session.remove_viewer(self.viewer)
+            self._closing = asyncio.ensure_future(self._close_pc())
+        await asyncio.shield(self._closing)
+
+    async def _close_pc(self) -> None:
         try:
             await asyncio.wait_for(self.pc.close(), timeout=5)
         except (TimeoutError, Exception):  # closing must never raise into the caller

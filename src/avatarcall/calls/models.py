@@ -1,10 +1,9 @@
-"""Call and Participant: the records a call is made of."""
+"""Call and Participant: the records a call is made of (immutable; a decision makes a new one)."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from avatarcall.calls.plan import AvatarPlan
@@ -19,39 +18,45 @@ class Role(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
 
+    @property
+    def other(self) -> Role:
+        return Role.AGENT if self is Role.CUSTOMER else Role.CUSTOMER
 
-@dataclass
+
+@dataclass(frozen=True)
 class Participant:
     role: Role
     name: str
-    joined_at: float = field(default_factory=time.time)
+    joined_at: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Call:
     id: str
     language: str
-    created_at: float = field(default_factory=time.time)
+    created_at: float
     state: CallState = CallState.WAITING
     plan: AvatarPlan = field(default_factory=AvatarPlan)
     customer: Participant | None = None
     agent: Participant | None = None
     ended_at: float | None = None
     end_reason: str | None = None
+    # Bumped by every write of the call: a write made from an older version is refused
+    # (compare-and-set), so two decisions taken at once never both land.
+    version: int = 0
 
     @staticmethod
-    def new(language: str, customer_name: str, call_id: str | None = None) -> Call:
-        return Call(
-            id=call_id or new_call_id(),
-            language=language,
-            customer=Participant(Role.CUSTOMER, customer_name),
-        )
+    def new(language: str, customer_name: str, now: float, call_id: str | None = None) -> Call:
+        return Call(id=call_id or new_call_id(), language=language, created_at=now,
+                    customer=Participant(Role.CUSTOMER, customer_name, now))
 
-    def take(self, event: CallEvent) -> bool:
-        """Apply ``event``; return True if the state changed."""
-        new_state = apply(self.state, event)
-        changed = new_state is not self.state
-        self.state = new_state
-        if new_state is CallState.ENDED and self.ended_at is None:
-            self.ended_at = time.time()
-        return changed
+    def moved(self, event: CallEvent, now: float, reason: str | None = None) -> Call:
+        """The call after ``event`` (itself if the state does not change); raises
+        :class:`~avatarcall.errors.IllegalTransition` for a move the state machine forbids."""
+        state = apply(self.state, event)
+        if state is self.state:
+            return self
+        ended = state is CallState.ENDED
+        return replace(self, state=state,
+                       ended_at=now if ended and self.ended_at is None else self.ended_at,
+                       end_reason=reason if ended and reason else self.end_reason)

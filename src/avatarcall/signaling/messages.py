@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from avatarcall.calls.models import Role
 from avatarcall.calls.plan import AfterMode, AvatarView, DuringMode
 from avatarcall.calls.state import CallState
 from avatarcall.errors import BadMessage
@@ -162,6 +163,10 @@ ClientMessage = Annotated[
     Field(discriminator="type"),
 ]
 
+# Messages about the one call their sender is in.
+InCallMessage = (CallSignal | RejoinCall | LinkState | AvatarOffer | EndCall | SetAvatarPlan
+                 | AvatarSay | AvatarRestart)
+
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
@@ -193,17 +198,20 @@ class QueueItem(_Message):
 class CallSnapshot(_Message):
     call_id: str
     state: CallState
-    role: Literal["customer", "agent"]
+    role: Role
     language: str
     during: DuringMode
     after: AfterMode
     agent: str | None = None
     customer: str | None = None
+    created_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
 
 
 class Welcome(_Message):
     type: Literal["welcome"] = "welcome"
-    role: Literal["customer", "agent"]
+    role: Role
     name: str
     call: CallSnapshot | None = None
     ice_servers_call: list[dict[str, Any]]

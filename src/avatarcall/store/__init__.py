@@ -2,6 +2,18 @@
 
 from avatarcall.store.agents import Agent, AgentStore
 from avatarcall.store.apikeys import ApiKey, ApiKeyStore
+from avatarcall.store.memory import MemoryRecords
+from avatarcall.store.repository import CallRecords, LocalCallRepository
 from avatarcall.store.sqlite import CallEventRecord, CallStore
 
-__all__ = ["Agent", "AgentStore", "ApiKey", "ApiKeyStore", "CallEventRecord", "CallStore"]
+__all__ = [
+    "Agent",
+    "AgentStore",
+    "ApiKey",
+    "ApiKeyStore",
+    "CallEventRecord",
+    "CallRecords",
+    "CallStore",
+    "LocalCallRepository",
+    "MemoryRecords",
+]

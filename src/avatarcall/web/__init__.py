@@ -1,5 +1,2 @@
-"""HTTP pages, the REST API and the signaling WebSocket (transport only)."""
-
-from avatarcall.web import api, pages, ws
-
-__all__ = ["api", "pages", "ws"]
+"""HTTP pages, the REST API and the signaling WebSocket (transport only): ``api``, ``pages``,
+``ws``, ``diagnostics``; ``deps`` hands the routes the server's services, typed."""

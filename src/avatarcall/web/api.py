@@ -17,7 +17,6 @@ from avatarcall.avatar.phrases import pick_language
 from avatarcall.calls.models import Role, new_call_id
 from avatarcall.calls.state import CallState
 from avatarcall.errors import (
-    AvatarUnavailable,
     BadApiKey,
     BadMessage,
     CallEnded,
@@ -28,6 +27,8 @@ from avatarcall.errors import (
     Unauthenticated,
     UnknownCall,
 )
+from avatarcall.flow import projection
+from avatarcall.web import deps
 from avatarcall.web.identity import (
     AGENT_COOKIE,
     AGENT_SESSION_TTL,
@@ -54,7 +55,7 @@ class Problem(BaseModel):
 
 async def signed_in_agent(request: Request, cookie: str | None) -> Identity:
     """The agent whose session cookie this is, as the agents table has them now."""
-    services = request.app.state.services
+    services = deps.services(request)
     return await services.agents.current(services.auth.agent(cookie))
 
 
@@ -106,20 +107,21 @@ class Fault(BaseModel):
 
 
 class Drop(BaseModel):
-    role: Literal["customer", "agent"]
+    role: Role
 
 
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
-    services = request.app.state.services
-    return {"ok": True, "calls": len(services.calls.calls),
-            "avatar_sessions": len(services.avatars.sessions())}
+    services = deps.services(request)
+    load = services.avatars.load()
+    return {"ok": True, "calls": len(await services.calls.repo.live()),
+            "avatar_sessions": load.sessions}
 
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus exposition."""
-    body = request.app.state.services.metrics.exposition()
+    body = deps.services(request).metrics.exposition()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
@@ -128,14 +130,14 @@ async def start_call(body: NewCall, request: Request) -> CallTicket:
     """A customer starts a call: it joins the queue and gets a token for its signaling socket.
     Calls are limited per client address (``too_many_calls``) and by the number of customers
     waiting (``queue_full``); both say when to try again (Retry-After)."""
-    services = request.app.state.services
+    services = deps.services(request)
     settings = services.settings
     address = f"address:{request.client.host if request.client else '-'}"
     wait = services.call_limiter.retry_after(address)
     if wait is not None:
         log.warning("call refused, too many from %s", address)
         raise TooManyCalls(f"Too many calls from here. Try again in {wait} s.", retry_after=wait)
-    if services.calls.waiting_count() >= settings.max_waiting_calls:
+    if await services.calls.waiting_count() >= settings.max_waiting_calls:
         log.warning("call refused, %d customers already waiting", settings.max_waiting_calls)
         raise QueueFull("Every place in the queue is taken. Try again in a minute.", retry_after=60)
     services.call_limiter.record(address)
@@ -149,12 +151,12 @@ async def start_call(body: NewCall, request: Request) -> CallTicket:
 async def join_call(body: Join, request: Request) -> CallTicket:
     """A customer opens a link (``/?call=TOKEN``): the call its token names. An invitation's call
     (integration API) is made on the link's first use; an ended call is not opened again."""
-    services = request.app.state.services
+    services = deps.services(request)
     who = services.auth.customer(body.token)
     call_id = who.call_id or ""
     if who.language is not None:
         await services.calls.open_invite(call_id, who.name, who.language)
-    call = services.calls.get(call_id)
+    call = await services.calls.get(call_id)
     if call.state is CallState.ENDED:
         raise CallEnded("This call has ended.")
     return CallTicket(call_id=call.id, token=body.token, language=call.language)
@@ -167,7 +169,7 @@ async def invite_customer(body: InvitedCall, request: Request,
     """An integrator's backend (``Authorization: Bearer <api key>``) makes a call for a named
     customer and gets the link to give them. The call reaches the agents' queue when the customer
     opens the link."""
-    services = request.app.state.services
+    services = deps.services(request)
     if credentials is None:
         raise BadApiKey("Send an API key: 'Authorization: Bearer <key>'.", code="unauthenticated")
     key_name = await asyncio.to_thread(services.api_keys.check, credentials.credentials)
@@ -186,7 +188,7 @@ async def invite_customer(body: InvitedCall, request: Request,
 async def login(body: Login, request: Request, response: Response) -> AgentInfo:
     """An agent signs in: a session cookie (HttpOnly, SameSite=Strict, Secure under TLS). Failed
     attempts are limited per name and per client address (``too_many_attempts``, Retry-After)."""
-    services = request.app.state.services
+    services = deps.services(request)
     limiter = services.login_limiter
     address = request.client.host if request.client else "-"
     by_name, by_address = f"name:{body.name}", f"address:{address}"
@@ -225,14 +227,14 @@ async def me(request: Request, avatarcall_agent: str | None = Cookie(default=Non
 async def call_record(call_id: str, request: Request,
                       avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, object]:
     """A call as stored, with its timeline of events (agents only)."""
-    services = request.app.state.services
+    services = deps.services(request)
     await signed_in_agent(request, avatarcall_agent)
-    call = services.calls.calls.get(call_id) or await services.store.load_call(call_id)
+    call = await services.calls.repo.record(call_id)
     if call is None:
         raise UnknownCall(f"There is no call {call_id}.")
     events = await services.store.events(call_id)
     return {
-        "call": services.calls.snapshot(call, Role.AGENT).model_dump(mode="json"),
+        "call": projection.snapshot(call, Role.AGENT).model_dump(mode="json"),
         "events": [{"at": e.at, "kind": e.kind, "detail": e.detail} for e in events],
     }
 
@@ -240,28 +242,21 @@ async def call_record(call_id: str, request: Request,
 @router.post("/api/debug/calls/{call_id}/avatar/fault")
 async def inject_fault(call_id: str, body: Fault, request: Request) -> dict[str, object]:
     """Fault drills: crash or stop a call's avatar session (only with AVATARCALL_FAULT_INJECTION)."""
-    services = request.app.state.services
+    services = deps.services(request)
     if not services.settings.fault_injection:
         raise NotAllowed("Fault injection is off (AVATARCALL_FAULT_INJECTION).")
-    services.calls.get(call_id)
-    session = services.avatars.get(call_id)
-    if session is None:
-        raise AvatarUnavailable("This call has no running avatar.")
-    if body.kind == "crash":
-        session.inject_fault("crash")
-    else:
-        await session.stop_as_failed()
-    return {"ok": True, "epoch": session.epoch}
+    await services.calls.get(call_id)
+    epoch = await services.calls.director.fault(call_id, body.kind)
+    return {"ok": True, "epoch": epoch}
 
 
 @router.post("/api/debug/calls/{call_id}/signaling/drop")
 async def drop_signaling(call_id: str, body: Drop, request: Request) -> dict[str, object]:
     """Fault drills: close a participant's signaling WebSocket from the server side."""
-    services = request.app.state.services
+    services = deps.services(request)
     if not services.settings.fault_injection:
         raise NotAllowed("Fault injection is off (AVATARCALL_FAULT_INJECTION).")
-    services.calls.get(call_id)
-    return {"ok": services.calls.drop(call_id, Role(body.role))}
+    return {"ok": await services.calls.drop(call_id, body.role)}
 
 
 @router.get("/api/admin/report")
@@ -269,7 +264,7 @@ async def admin_report(request: Request, since: float | None = None, until: floa
                        buckets: int = Query(default=24, ge=1, le=200),
                        avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, object]:
     """The report's two tables and their series over time, from stored events (admins)."""
-    services = request.app.state.services
+    services = deps.services(request)
     require_admin(await signed_in_agent(request, avatarcall_agent))
     until = until or time.time()
     since = since if since is not None else until - 24 * 3600
@@ -280,7 +275,6 @@ async def admin_report(request: Request, since: float | None = None, until: floa
     calls = await services.store.calls_between(since, until)
     return {
         **asdict(built),
-        "calls": [{"call_id": c.id, "created_at": c.created_at, "state": c.state.value,
-                   "agent": c.agent.name if c.agent else None, "end_reason": c.end_reason}
+        "calls": [projection.snapshot(c, Role.AGENT).model_dump(mode="json", exclude_none=True)
                   for c in reversed(calls)],
     }

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from avatarcall.calls.models import Role
 from avatarcall.errors import AvatarCallError, BadMessage, BadOrigin, RateLimited, SessionEnded
+from avatarcall.flow.ports import Tab
+from avatarcall.services import Services
 from avatarcall.signaling import messages as m
+from avatarcall.web.deps import socket_services
 from avatarcall.web.identity import AGENT_COOKIE, Identity
 from avatarcall.web.origins import origin_allowed
 from avatarcall.web.ratelimit import TokenBucket
@@ -37,14 +43,12 @@ SESSION_CHECK_SECONDS = 3.0
 
 
 class Connection:
-    """One browser tab; implements the call service's ``Peer``. Writes go through a bounded outbox."""
+    """One browser tab's socket (the peer bus's outlet for it). Writes go through a bounded
+    outbox."""
 
-    def __init__(self, ws: WebSocket, role: Role, name: str, call_id: str | None,
-                 rate: float = 50.0, burst: int = 200) -> None:
+    def __init__(self, ws: WebSocket, tab: Tab, rate: float = 50.0, burst: int = 200) -> None:
         self.ws = ws
-        self.role = role
-        self.name = name
-        self.call_id = call_id
+        self.tab = tab
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue(OUTBOX)
         self._side_tasks: set[asyncio.Task[None]] = set()
         self.close_code = CLOSE_TOO_SLOW
@@ -64,7 +68,7 @@ class Connection:
         try:
             self._outbox.put_nowait(message.model_dump_json(exclude_none=True))
         except asyncio.QueueFull:
-            log.warning("signaling outbox full, closing role=%s call=%s", self.role, self.call_id)
+            log.warning("signaling outbox full, closing role=%s tab=%s", self.tab.role, self.tab.id)
             self.close()
             self.close_code = CLOSE_TOO_SLOW
 
@@ -92,7 +96,7 @@ class Connection:
         if self.bucket.take():
             return True
         if not self.flood.take():
-            log.warning("signaling flood, closing role=%s call=%s", self.role, self.call_id)
+            log.warning("signaling flood, closing role=%s tab=%s", self.tab.role, self.tab.id)
             self.close(CLOSE_POLICY)
             return False
         now = time.monotonic()
@@ -113,8 +117,8 @@ class Connection:
                 return
             await self.ws.send_text(text)
 
-    def side_task(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def side_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
 
@@ -132,7 +136,7 @@ async def _refuse(ws: WebSocket, exc: AvatarCallError, code: int) -> None:
 
 @router.websocket("/ws")
 async def signaling(ws: WebSocket, token: str | None = None, resume: str | None = None) -> None:
-    services = ws.app.state.services
+    services = socket_services(ws)
     settings = services.settings
     await ws.accept()
     origin = ws.headers.get("origin")
@@ -148,62 +152,76 @@ async def signaling(ws: WebSocket, token: str | None = None, resume: str | None 
         if who.role is Role.AGENT and resume:
             call_id = services.auth.resume(resume, who.name)
         if who.role is Role.CUSTOMER and who.language is not None:
-            await services.calls.open_invite(call_id, who.name, who.language)
-        conn = Connection(ws, who.role, who.name, call_id, rate=settings.ws_messages_per_second,
-                          burst=settings.ws_message_burst)
-        await services.calls.connect(conn)
+            await services.calls.open_invite(call_id or "", who.name, who.language)
     except AvatarCallError as exc:
         await _refuse(ws, exc, CLOSE_UNAUTHENTICATED)
         return
+    tab = Tab(id=uuid.uuid4().hex, role=who.role, name=who.name)
+    conn = Connection(ws, tab, rate=settings.ws_messages_per_second, burst=settings.ws_message_burst)
+    services.bus.attach(tab, conn)
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{who.role}")
-    if who.role is Role.AGENT:
-        conn.side_task(_watch_session(services, conn, who))
-    idle = settings.ws_idle_timeout
     try:
-        while True:
-            try:
-                frame = await asyncio.wait_for(ws.receive(), idle)
-            except TimeoutError:
-                if conn.closing:
-                    break  # closed and still no answer: the other end is gone
-                log.info("signaling idle for %.0f s, closing role=%s call=%s", idle, conn.role,
-                         conn.call_id)
-                conn.close(CLOSE_TOO_SLOW)
-                continue
-            if frame["type"] == "websocket.disconnect":
-                break
-            if conn.closing or not conn.admit():
-                continue
-            raw = frame.get("text")
-            if raw is None:
-                conn.error(BadMessage("messages are JSON in text frames, not binary"))
-                continue
-            if len(raw) > MAX_MESSAGE:
-                log.warning("signaling message too big (%d chars), closing role=%s call=%s",
-                            len(raw), conn.role, conn.call_id)
-                conn.close(CLOSE_TOO_BIG)
-                continue
-            await _dispatch(services, conn, raw)
+        try:
+            await services.calls.connect(tab, call_id)
+        except AvatarCallError as exc:
+            conn.refuse(exc)
+            await asyncio.wait_for(asyncio.shield(writer), 5)
+            return
+        if who.role is Role.AGENT:
+            conn.side_task(_watch_session(services, conn, who))
+        await _receive(services, conn)
     except WebSocketDisconnect:
         pass
     except Exception:  # the transport broke under us; the call's media does not depend on it
-        log.exception("signaling connection failed role=%s call=%s", conn.role, conn.call_id)
+        log.exception("signaling connection failed role=%s tab=%s", tab.role, tab.id)
     finally:
         writer.cancel()
         await asyncio.gather(writer, return_exceptions=True)
         await conn.close_side_tasks()
-        await services.calls.disconnect(conn)
+        # Whatever happened after the tab was attached, its participant gets the grace period:
+        # a call is never left waiting for a page that is gone.
+        try:
+            await services.calls.disconnect(tab)
+        finally:
+            services.bus.detach(tab.id)
 
 
-async def _watch_session(services: object, conn: Connection, who: Identity) -> None:
+async def _receive(services: Services, conn: Connection) -> None:
+    ws, tab = conn.ws, conn.tab
+    idle = services.settings.ws_idle_timeout
+    while True:
+        try:
+            frame = await asyncio.wait_for(ws.receive(), idle)
+        except TimeoutError:
+            if conn.closing:
+                return  # closed and still no answer: the other end is gone
+            log.info("signaling idle for %.0f s, closing role=%s tab=%s", idle, tab.role, tab.id)
+            conn.close(CLOSE_TOO_SLOW)
+            continue
+        if frame["type"] == "websocket.disconnect":
+            return
+        if conn.closing or not conn.admit():
+            continue
+        raw = frame.get("text")
+        if raw is None:
+            conn.error(BadMessage("messages are JSON in text frames, not binary"))
+            continue
+        if len(raw) > MAX_MESSAGE:
+            log.warning("signaling message too big (%d chars), closing role=%s tab=%s",
+                        len(raw), tab.role, tab.id)
+            conn.close(CLOSE_TOO_BIG)
+            continue
+        await _dispatch(services, conn, raw)
+
+
+async def _watch_session(services: Services, conn: Connection, who: Identity) -> None:
     """An agent's socket lasts as long as their session: removed, signed out everywhere, or
     their account changed, it is closed within ``SESSION_CHECK_SECONDS`` (plus the directory's
     cache)."""
-    agents = services.agents  # type: ignore[attr-defined]
     while True:
         await asyncio.sleep(SESSION_CHECK_SECONDS)
         try:
-            await agents.current(who)
+            await services.agents.current(who)
         except SessionEnded as exc:
             log.info("agent session ended, closing its socket name=%s", who.name)
             conn.refuse(exc)
@@ -212,8 +230,7 @@ async def _watch_session(services: object, conn: Connection, who: Identity) -> N
             log.exception("agent session check failed name=%s", who.name)
 
 
-async def _dispatch(services: object, conn: Connection, raw: str) -> None:
-    calls = services.calls  # type: ignore[attr-defined]
+async def _dispatch(services: Services, conn: Connection, raw: str) -> None:
     try:
         msg = m.parse_client_message(raw)
     except BadMessage as exc:
@@ -222,15 +239,16 @@ async def _dispatch(services: object, conn: Connection, raw: str) -> None:
 
     async def run() -> None:
         try:
-            await calls.handle(conn, msg)
+            await services.calls.handle(conn.tab, msg)
         except AvatarCallError as exc:
             conn.error(exc, request=msg.type)
         except Exception:
-            log.exception("message failed type=%s role=%s call=%s", msg.type, conn.role, conn.call_id)
+            log.exception("message failed type=%s role=%s tab=%s call=%s", msg.type,
+                          conn.tab.role, conn.tab.id, getattr(msg, "call_id", None))
             conn.error(AvatarCallError("Something went wrong on the server."), request=msg.type)
 
     if isinstance(msg, m.Telemetry) and not conn.telemetry_bucket.take():
-        services.metrics.telemetry_rejected.labels(code=RateLimited.code).inc()  # type: ignore[attr-defined]
+        services.metrics.telemetry_rejected.labels(code=RateLimited.code).inc()
         conn.error(RateLimited("Too many telemetry messages; some were dropped."), request=msg.type)
         return
     if isinstance(msg, m.AvatarOffer):

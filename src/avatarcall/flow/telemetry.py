@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
+from avatarcall.calls.journal import PageEventEntry, PageStatsEntry
 from avatarcall.calls.models import Role
 from avatarcall.calls.scorecard import Scorecard
+from avatarcall.flow.ports import CallRepository
 from avatarcall.metrics import Metrics
 from avatarcall.signaling import messages as m
-from avatarcall.store import CallStore
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +29,24 @@ def _page_time(browser_ms: float) -> float:
 
 
 class TelemetrySink:
-    def __init__(self, store: CallStore, metrics: Metrics, scorecard: Scorecard) -> None:
-        self.store = store
+    def __init__(self, repo: CallRepository, metrics: Metrics, scorecard: Scorecard) -> None:
+        self.repo = repo
         self.metrics = metrics
         self.scorecard = scorecard
 
     async def record(self, role: Role, call_id: str, msg: m.Telemetry) -> None:
         """Events and stats of an already validated and authorised telemetry message."""
         for event in msg.events:
-            detail: dict[str, Any] = {"role": role.value, "browser_at": event.at}
-            if event.value is not None:
-                detail["value"] = event.value
-            if event.elapsed_ms is not None:
-                detail["elapsed_ms"] = event.elapsed_ms
-            if event.code is not None:
-                detail["code"] = event.code
-            await self.store.add_event(call_id, f"{event.link}.{event.kind}", detail,
-                                       at=_page_time(event.at))
+            await self.repo.add_event(call_id, PageEventEntry(
+                role=role, link=event.link, event=event.kind, browser_at=event.at,
+                value=event.value, elapsed_ms=event.elapsed_ms, code=event.code),
+                at=_page_time(event.at))
             log.info("page event call=%s role=%s link=%s kind=%s elapsed_ms=%s code=%s",
                      call_id, role.value, event.link, event.kind, event.elapsed_ms, event.code)
             self._count(role, call_id, event)
         for sample in msg.stats:
-            await self.store.add_event(call_id, f"{sample.link}.stats",
-                                       {"role": role.value, **sample.model_dump(exclude_none=True)})
+            await self.repo.add_event(call_id, PageStatsEntry(
+                role=role, link=sample.link, sample=sample.model_dump(exclude_none=True)))
             if sample.link == "avatar" and sample.playout_delay_ms is not None:
                 self.metrics.avatar_playout_seconds.labels(role=role.value).observe(
                     sample.playout_delay_ms / 1000)

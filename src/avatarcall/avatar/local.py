@@ -1,0 +1,200 @@
+"""``LocalAvatarControl``: avatar sessions in this process, behind :class:`AvatarControl`.
+
+Each session renders and encodes once on the executor threads and fans its packets out to its
+viewers' aiortc links. Nothing here is handed out: callers speak in keys, epochs and SDP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from avatarcall.avatar.control import (
+    AvatarEvent,
+    AvatarFailed,
+    AvatarLoad,
+    Fault,
+    SlotFreed,
+    ViewerLinkChanged,
+)
+from avatarcall.avatar.links import AvatarLink
+from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfig
+from avatarcall.avatar.speech import SpeechSynthesizer
+from avatarcall.config import IceServer
+from avatarcall.errors import AvatarBusy, AvatarCallError, AvatarUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class Superseded(AvatarUnavailable):
+    """A newer offer of the same viewer came in while this one waited: only the newest counts."""
+
+    code = "superseded"
+
+
+class LocalAvatarControl:
+    """Avatar sessions of this process, keyed by call id; one epoch number per (re)start."""
+
+    def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
+                 ice_servers: Callable[[], list[IceServer]], *, workers: int | None = None,
+                 observer: FrameObserver | None = None, max_sessions: int = 0) -> None:
+        self.max_sessions = max_sessions  # 0: no limit
+        self._synth = synthesizer
+        self._config = config
+        self._ice = ice_servers
+        self._observer = observer
+        self._executor = ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 2),
+                                            thread_name_prefix="avatar")
+        # Sound is encoded on a thread of its own: 20 ms chunks never wait behind a frame's
+        # render or a sentence's synthesis.
+        self._audio_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-audio")
+        self._sessions: dict[str, AvatarSession] = {}
+        self._links: dict[tuple[str, str], AvatarLink] = {}
+        self._voice_from: dict[str, str] = {}
+        # One offer answered at a time per viewer; a newer one makes the waiting ones moot.
+        self._offer_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._offer_seq: dict[tuple[str, str], int] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._events: asyncio.Queue[AvatarEvent] = asyncio.Queue()
+        # Epochs never repeat, not even across a server restart: a page holding an old epoch
+        # always learns that its avatar session is gone.
+        self._epoch_counter = itertools.count(int(time.time() * 1000) % 10**12)
+
+    def _live(self, key: str) -> AvatarSession:
+        session = self._sessions.get(key)
+        if session is None or session.closed:
+            raise AvatarUnavailable("This avatar is not running.")
+        return session
+
+    def load(self) -> AvatarLoad:
+        running = sum(1 for s in self._sessions.values() if not s.closed)
+        return AvatarLoad(sessions=running, viewers=len(self._links),
+                          capacity=self.max_sessions or None)
+
+    async def events(self) -> AsyncIterator[AvatarEvent]:  # type: ignore[override]
+        while True:
+            yield await self._events.get()
+
+    async def start(self, key: str, language: str) -> int:
+        await self.stop(key)
+        load = self.load()
+        if load.capacity is not None and load.sessions >= load.capacity:
+            raise AvatarBusy("Every avatar this server can render is in use.")
+        epoch = next(self._epoch_counter)
+        session = AvatarSession(key, epoch, language, self._synth, self._executor,
+                                self._config, self._session_failed, self._observer,
+                                audio_executor=self._audio_executor)
+        self._sessions[key] = session
+        session.start()
+        return epoch
+
+    async def stop(self, key: str) -> None:
+        session = self._sessions.pop(key, None)
+        self._voice_from.pop(key, None)
+        try:
+            await self._close_links(lambda k, _: k[0] == key)
+        finally:
+            if session is not None:
+                await session.close()
+                self._events.put_nowait(SlotFreed(key, session.epoch))
+
+    async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
+        self._live(key).say(text, when_watched=when_watched)
+
+    async def interrupt(self, key: str) -> None:
+        session = self._sessions.get(key)
+        if session is not None:
+            session.interrupt()
+
+    async def use_voice(self, key: str, viewer: str | None) -> None:
+        if viewer is not None:
+            self._voice_from[key] = viewer
+            return
+        self._voice_from.pop(key, None)
+        session = self._sessions.get(key)
+        if session is not None and session.voice_attached:
+            session.detach_voice()
+
+    async def answer(self, key: str, epoch: int, viewer: str, sdp: str, *, audience: bool) -> str:
+        slot = (key, viewer)
+        seq = self._offer_seq[slot] = self._offer_seq.get(slot, 0) + 1
+        try:
+            async with self._offer_locks.setdefault(slot, asyncio.Lock()):
+                if self._offer_seq.get(slot) != seq:
+                    raise Superseded("A newer avatar offer from this page replaced this one.")
+                return await self._answer(key, epoch, viewer, sdp, audience)
+        finally:
+            if self._offer_seq.get(slot) == seq:  # the newest offer is done: nothing waits
+                del self._offer_seq[slot]
+                self._offer_locks.pop(slot, None)
+
+    async def _answer(self, key: str, epoch: int, viewer: str, sdp: str, audience: bool) -> str:
+        session = self._sessions.get(key)
+        if session is None or session.closed or session.epoch != epoch:
+            raise AvatarUnavailable("This avatar is not running any more; wait for the next one.")
+        old = self._links.pop((key, viewer), None)
+        if old is not None:
+            await old.close()
+        link, answer = await AvatarLink.answer(
+            session, viewer, audience, sdp, self._ice(), self._link_state,
+            accept_voice=self._voice_from.get(key) == viewer)
+        if session.closed:  # stopped while we answered: the link must not outlive it
+            await link.close()
+            raise AvatarUnavailable("This avatar is not running any more; wait for the next one.")
+        self._links[(key, viewer)] = link
+        return answer
+
+    async def drop_viewer(self, key: str, viewer: str) -> None:
+        link = self._links.pop((key, viewer), None)
+        if link is not None:
+            await link.close()
+
+    async def fault(self, key: str, kind: Fault) -> int:
+        session = self._live(key)
+        if kind == "crash":
+            session.inject_fault("crash")
+        else:
+            await session.stop_as_failed()
+        return session.epoch
+
+    async def _close_links(self, which: Callable[[tuple[str, str], AvatarLink], bool]) -> None:
+        # Each link is taken out before the await: a concurrent stop never finds it twice.
+        for key in [k for k, link in self._links.items() if which(k, link)]:
+            link = self._links.pop(key, None)
+            if link is not None:
+                await link.close()
+
+    def _session_failed(self, session: AvatarSession, error: AvatarCallError) -> None:
+        # A failed session is never used again, from this instant on.
+        if self._sessions.get(session.call_id) is session:
+            del self._sessions[session.call_id]
+        # Called from inside the session's own task: close it from a task we own.
+        task = asyncio.get_running_loop().create_task(self._drop_failed(session))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        self._events.put_nowait(AvatarFailed(session.call_id, session.epoch, error.code,
+                                             error.message, error.retryable))
+
+    async def _drop_failed(self, session: AvatarSession) -> None:
+        try:
+            await self._close_links(lambda _, link: link.session is session)
+        finally:
+            await session.close()  # no longer in _sessions: nothing else would ever close it
+            self._events.put_nowait(SlotFreed(session.call_id, session.epoch))
+
+    def _link_state(self, link: AvatarLink, state: str) -> None:
+        self._events.put_nowait(ViewerLinkChanged(link.session.call_id, link.session.epoch,
+                                                  link.viewer.id, state))
+
+    async def close(self) -> None:
+        for key in list(self._sessions):
+            await self.stop(key)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._audio_executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,88 @@
+"""``LocalPeerBus``: the browser tabs connected to this process, addressed by (call, role).
+
+The transport (``web/ws.py``) attaches each tab's connection, and detaches it when the socket
+closes; the flow only ever names tabs and participants.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from avatarcall.calls.models import Role
+from avatarcall.flow.ports import Tab
+from avatarcall.signaling.messages import ServerMessage
+
+
+class Outlet(Protocol):
+    """What the bus needs of a tab's connection."""
+
+    def send(self, message: ServerMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LocalPeerBus:
+    def __init__(self) -> None:
+        self._tabs: dict[str, tuple[Tab, Outlet]] = {}
+        self._call_of: dict[str, str] = {}
+        self._holders: dict[tuple[str, Role], str] = {}
+
+    # --- the transport's side --------------------------------------------------------------
+
+    def attach(self, tab: Tab, outlet: Outlet) -> None:
+        self._tabs[tab.id] = (tab, outlet)
+
+    def detach(self, tab: str) -> None:
+        self._tabs.pop(tab, None)
+        call_id = self._call_of.pop(tab, None)
+        for role in Role:
+            if call_id is not None and self._holders.get((call_id, role)) == tab:
+                del self._holders[(call_id, role)]
+
+    def tab_count(self) -> int:
+        return len(self._tabs)
+
+    # --- PeerBus --------------------------------------------------------------------------
+
+    async def bind(self, tab: str, call_id: str, role: Role) -> None:
+        self._call_of[tab] = call_id
+        self._holders[(call_id, role)] = tab
+
+    async def unbind(self, call_id: str, role: Role, tab: str | None = None) -> None:
+        holder = self._holders.get((call_id, role))
+        if holder is None or (tab is not None and holder != tab):
+            return
+        del self._holders[(call_id, role)]
+        if self._call_of.get(holder) == call_id:
+            del self._call_of[holder]
+
+    async def call_of(self, tab: str) -> str | None:
+        return self._call_of.get(tab)
+
+    async def holder(self, call_id: str, role: Role) -> str | None:
+        return self._holders.get((call_id, role))
+
+    async def present(self, call_id: str, role: Role) -> bool:
+        return (call_id, role) in self._holders
+
+    async def send(self, call_id: str, role: Role, message: ServerMessage) -> None:
+        tab = self._holders.get((call_id, role))
+        if tab is not None:
+            await self.send_tab(tab, message)
+
+    async def send_tab(self, tab: str, message: ServerMessage) -> None:
+        entry = self._tabs.get(tab)
+        if entry is not None:
+            entry[1].send(message)
+
+    async def to_agents(self, message: ServerMessage) -> None:
+        for tab, outlet in list(self._tabs.values()):
+            if tab.role is Role.AGENT:
+                outlet.send(message)
+
+    async def drop(self, call_id: str, role: Role) -> bool:
+        entry = self._tabs.get(self._holders.get((call_id, role), ""))
+        if entry is None:
+            return False
+        entry[1].close()
+        return True

@@ -1,0 +1,207 @@
+"""The avatar director: which avatar each call has, what each of its pages shows, what it says.
+
+It greets a waiting customer and says goodbye after the call, restarts a crashed avatar (a few
+times, then the agent's restart button is the way), keeps calls in line when every avatar is in
+use, and tells each page what its avatar slot shows (a stream of some epoch, the local
+animation, nothing) and whose voice the avatar speaks with. It reaches avatars through
+:class:`AvatarControl` only, in plain data: never a session object.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from avatarcall.avatar.control import (
+    AvatarControl,
+    AvatarEvent,
+    AvatarFailed,
+    Fault,
+    SlotFreed,
+    ViewerLinkChanged,
+)
+from avatarcall.avatar.phrases import phrase
+from avatarcall.calls.journal import AvatarFailedEntry, RestartedEntry, SayEntry, ServerLinkEntry
+from avatarcall.calls.models import Call, Role
+from avatarcall.calls.plan import AfterMode, AvatarView, agent_view, agent_voice, customer_view
+from avatarcall.calls.state import CallState
+from avatarcall.errors import AvatarBusy, AvatarUnavailable
+from avatarcall.flow.ports import CallRepository, PeerBus, Scheduler, Timer
+from avatarcall.flow.seats import AvatarSeats
+from avatarcall.metrics import Metrics
+from avatarcall.signaling import messages as m
+
+log = logging.getLogger(__name__)
+
+AUTO_RESTARTS = 3  # per call, after crashes; then the agent's restart button is the way
+BUSY_MESSAGE = ("Every avatar is in use: the customer sees a simple animation until one is "
+                "free, then this call gets it.")
+
+Voice = Literal["tts", "agent"]
+View = tuple[AvatarView, int, Voice]  # what a page was last told: view, epoch, voice
+
+
+class AvatarDirector:
+    def __init__(self, repo: CallRepository, bus: PeerBus, scheduler: Scheduler,
+                 avatars: AvatarControl, metrics: Metrics, *, restart_delay: float = 1.0) -> None:
+        self._repo = repo
+        self._bus = bus
+        self._scheduler = scheduler
+        self._avatars = avatars
+        self._metrics = metrics
+        self._restart_delay = restart_delay
+        self.seats = AvatarSeats(avatars)
+        self._epochs: dict[str, int] = {}  # the running session of each call
+        self._views: dict[tuple[str, Role], View] = {}
+        self._restarts: dict[str, int] = {}
+
+    def epoch(self, call_id: str) -> int | None:
+        return self._epochs.get(call_id)
+
+    # --- the call's phases --------------------------------------------------------------
+
+    async def open(self, call: Call, *, greet: bool) -> None:
+        """A call is new (or back after a restart): its avatar, or a place in line."""
+        if await self._take(call) is not None and greet:
+            await self._avatars.say(call.id, phrase("greeting", call.language), when_watched=True)
+
+    async def page_joined(self, call: Call, role: Role) -> None:
+        """A page of the call is (back) on: it is told what its slot shows, even if unchanged."""
+        self._views.pop((call.id, role), None)
+        await self.show(call)
+
+    async def ended(self, call: Call, customer_present: bool) -> None:
+        """The call ended: the agent's preview goes; the avatar concludes, or stops."""
+        await self._avatars.drop_viewer(call.id, Role.AGENT.value)
+        if call.plan.after is AfterMode.CONCLUSION and customer_present:
+            epoch = self._epochs.get(call.id)
+            if epoch is None:
+                epoch = await self._take(call)
+            if epoch is not None:
+                await self._avatars.say(call.id, phrase("goodbye", call.language),
+                                        when_watched=True)
+        else:
+            await self.release(call.id)
+        await self.show(call)
+
+    async def release(self, call_id: str) -> None:
+        """The call needs no avatar any more (nobody is left to see it)."""
+        self._epochs.pop(call_id, None)
+        await self.seats.release(call_id)
+
+    async def forget(self, call_id: str) -> None:
+        await self.release(call_id)
+        self._restarts.pop(call_id, None)
+        for role in Role:
+            self._views.pop((call_id, role), None)
+
+    # --- what the agent asks -------------------------------------------------------------
+
+    async def say(self, call: Call, text: str) -> None:
+        if call.id not in self._epochs:
+            if self.seats.in_line(call.id):
+                raise AvatarBusy("Every avatar is in use; this call gets one as soon as one is free.")
+            raise AvatarUnavailable("The avatar is not running; restart it first.")
+        await self._avatars.say(call.id, text)
+        await self._repo.add_event(call.id, SayEntry(chars=len(text)))
+
+    async def restart(self, call: Call, *, by_agent: bool) -> None:
+        if by_agent:
+            self._restarts.pop(call.id, None)
+        if call.state is CallState.ENDED and call.plan.after is AfterMode.OFF:
+            return
+        epoch = await self._take(call)
+        if epoch is not None:
+            await self._repo.add_event(call.id, RestartedEntry(epoch=epoch))
+        await self.show(call)
+
+    async def answer(self, call: Call, role: Role, epoch: int, sdp: str) -> str:
+        return await self._avatars.answer(call.id, epoch, role.value, sdp,
+                                          audience=role is Role.CUSTOMER)
+
+    async def fault(self, call_id: str, kind: Fault) -> int:
+        return await self._avatars.fault(call_id, kind)
+
+    # --- what the pages show --------------------------------------------------------------
+
+    async def show(self, call: Call) -> None:
+        """Tell each page of the call what its avatar slot shows now (only when it changed)."""
+        epoch = self._epochs.get(call.id)
+        voice: Voice = "agent" if agent_voice(call.state, call.plan) else "tts"
+        if epoch is not None:
+            await self._avatars.use_voice(call.id, Role.AGENT.value if voice == "agent" else None)
+        for role in Role:
+            if not await self._bus.present(call.id, role):
+                continue
+            view = customer_view(call.state, call.plan) if role is Role.CUSTOMER \
+                else agent_view(call.state, call.plan)
+            busy = view is AvatarView.STREAM and self.seats.in_line(call.id)
+            if busy:
+                view = AvatarView.OVERLAY  # no avatar free yet: the local animation meanwhile
+            told = (view, epoch or 0, voice)
+            if self._views.get((call.id, role)) == told:
+                continue
+            self._views[(call.id, role)] = told
+            await self._bus.send(call.id, role, m.AvatarViewChanged(
+                call_id=call.id, view=view, epoch=epoch or 0, voice=voice,
+                during=call.plan.during, after=call.plan.after))
+            if busy and role is Role.AGENT:  # the agent is told why their preview is empty
+                await self._bus.send(call.id, role, m.AvatarFailed(
+                    call_id=call.id, epoch=epoch or 0, code=AvatarBusy.code, retryable=True,
+                    message=BUSY_MESSAGE))
+
+    # --- what happens to avatars -----------------------------------------------------------
+
+    async def on_event(self, event: AvatarEvent) -> None:
+        match event:
+            case SlotFreed():
+                await self._serve_line()
+            case ViewerLinkChanged(key=key, viewer=viewer, state=state):
+                if await self._repo.get(key) is not None:
+                    await self._repo.add_event(key, ServerLinkEntry(viewer=viewer, state=state))
+            case AvatarFailed():
+                await self._failed(event)
+
+    async def _failed(self, event: AvatarFailed) -> None:
+        call = await self._repo.get(event.key)
+        if call is None:
+            return
+        if self._epochs.get(call.id) == event.epoch:
+            del self._epochs[call.id]
+        log.warning("avatar failed call=%s epoch=%s code=%s", call.id, event.epoch, event.code)
+        for role in Role:
+            await self._bus.send(call.id, role, m.AvatarFailed(
+                call_id=call.id, epoch=event.epoch, code=event.code, message=event.message,
+                retryable=event.retryable))
+        await self._repo.add_event(call.id, AvatarFailedEntry(code=event.code, epoch=event.epoch))
+        count = self._restarts.get(call.id, 0)
+        if event.code == "avatar_crashed" and count < AUTO_RESTARTS:
+            self._restarts[call.id] = count + 1
+            self._scheduler.at(call.id, Timer.AVATAR_RESTART, self._restart_delay)
+
+    async def _serve_line(self) -> None:
+        """An avatar is free: the calls in line get theirs, oldest first."""
+        for call_id in self.seats.line():
+            call = await self._repo.get(call_id)
+            if call is None or call.state is CallState.ENDED:
+                self.seats.leave_line(call_id)
+                continue
+            epoch = await self._take(call)
+            if epoch is None:
+                return
+            log.info("avatar free again call=%s", call.id)
+            if call.state is CallState.WAITING:
+                await self._avatars.say(call.id, phrase("greeting", call.language),
+                                        when_watched=True)
+            await self.show(call)
+
+    async def _take(self, call: Call) -> int | None:
+        queued = self.seats.in_line(call.id)
+        epoch = await self.seats.take(call.id, call.language, wait=True)
+        if epoch is None:
+            self._epochs.pop(call.id, None)
+            if not queued:
+                self._metrics.errors.labels(source="server", code=AvatarBusy.code).inc()
+        else:
+            self._epochs[call.id] = epoch
+        return epoch

@@ -1,0 +1,114 @@
+"""The ports the call flow talks through. Each has an in-process adapter (the default, one
+server) and a fake for the flow's unit tests; scale-out swaps adapters, not the flow.
+
+- :class:`CallRepository`: the calls and their timelines (``store/repository.py``).
+- :class:`PeerBus`: browser tabs, addressed by (call, role) or by tab id (``flow/bus.py``).
+- :class:`Scheduler`: timers per call that fire as data (``flow/scheduler.py``).
+- the avatars: :class:`~avatarcall.avatar.control.AvatarControl`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from avatarcall.calls.journal import Entry
+from avatarcall.calls.models import Call, Role
+from avatarcall.signaling.messages import ServerMessage
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A browser tab's signaling connection, as the flow knows it: who is there."""
+
+    id: str
+    role: Role
+    name: str
+
+
+class CallRepository(Protocol):
+    """Calls being handled (the working set) and every call's record and timeline."""
+
+    async def get(self, call_id: str) -> Call | None:
+        """A call of the working set (waiting, on, or ended and not yet forgotten)."""
+
+    async def insert(self, call: Call) -> bool:
+        """Add a new call, unless one with its id exists (in the working set or the records)."""
+
+    async def put(self, call: Call) -> Call:
+        """Write ``call`` if the stored one has its ``version`` (compare-and-set); the call as
+        stored, one version on. Raises :class:`~avatarcall.errors.VersionConflict` otherwise."""
+
+    async def forget(self, call_id: str) -> None:
+        """The call leaves the working set; its record stays."""
+
+    async def live(self) -> list[Call]:
+        """The working set, oldest first."""
+
+    async def unfinished(self) -> list[Call]:
+        """Calls not ended, from the records, back in the working set (after a restart)."""
+
+    async def record(self, call_id: str) -> Call | None:
+        """A call as recorded, forgotten or not."""
+
+    async def add_event(self, call_id: str, entry: Entry, at: float | None = None) -> None:
+        """Add to the call's timeline (at ``at``, a page's clock, or now)."""
+
+
+class PeerBus(Protocol):
+    """The browser tabs: which tab is which participant of which call, and what they are told."""
+
+    async def bind(self, tab: str, call_id: str, role: Role) -> None:
+        """``tab`` is now ``role`` in the call (a newer tab of the same participant wins)."""
+
+    async def unbind(self, call_id: str, role: Role, tab: str | None = None) -> None:
+        """Nobody is ``role`` in the call any more (if ``tab`` is given: only if it is the one)."""
+
+    async def call_of(self, tab: str) -> str | None: ...
+
+    async def holder(self, call_id: str, role: Role) -> str | None:
+        """The tab that is ``role`` in the call, if any."""
+
+    async def present(self, call_id: str, role: Role) -> bool: ...
+
+    async def send(self, call_id: str, role: Role, message: ServerMessage) -> None:
+        """To the participant's tab, if one is there."""
+
+    async def send_tab(self, tab: str, message: ServerMessage) -> None: ...
+
+    async def to_agents(self, message: ServerMessage) -> None:
+        """To every agent's tab (the queue changed)."""
+
+    async def drop(self, call_id: str, role: Role) -> bool:
+        """Close the participant's connection as a network cut would (drills); False: none."""
+
+
+class Timer(StrEnum):
+    GRACE = "grace"  # the customer's page is gone: the call is abandoned after the grace period
+    AGENT_GRACE = "agent-grace"  # the agent's page is gone during the call
+    AFTER = "after"  # the call ended: it leaves the working set after the avatar's goodbye
+    AVATAR_RESTART = "avatar-restart"  # the avatar failed: a new session after a short delay
+
+
+@dataclass(frozen=True)
+class Fired:
+    call_id: str
+    timer: Timer
+
+
+class Scheduler(Protocol):
+    """Timers per call; one of each kind per call (setting it again replaces it)."""
+
+    def at(self, call_id: str, timer: Timer, delay: float) -> None: ...
+
+    def cancel(self, call_id: str, timer: Timer) -> None: ...
+
+    def cancel_call(self, call_id: str) -> None:
+        """Every timer of the call (it is forgotten)."""
+
+    def fired(self) -> AsyncIterator[Fired]:
+        """The timers as they fire, in order; one consumer."""
+
+    async def close(self) -> None: ...

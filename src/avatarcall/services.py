@@ -1,0 +1,32 @@
+"""The server's services, made once when it starts (``app.py``) and handed to the routes typed
+(``web/deps.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from avatarcall.avatar.control import AvatarControl
+from avatarcall.config import Settings
+from avatarcall.flow.bus import LocalPeerBus
+from avatarcall.flow.call_flow import CallFlow
+from avatarcall.flow.diagnostics import DiagnosticSessions
+from avatarcall.metrics import Metrics
+from avatarcall.store import ApiKeyStore, CallStore
+from avatarcall.web.identity import AgentDirectory, Authenticator
+from avatarcall.web.ratelimit import AttemptLimiter
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: CallStore
+    avatars: AvatarControl
+    bus: LocalPeerBus
+    calls: CallFlow
+    diagnostics: DiagnosticSessions
+    auth: Authenticator
+    agents: AgentDirectory
+    metrics: Metrics
+    api_keys: ApiKeyStore
+    login_limiter: AttemptLimiter
+    call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
