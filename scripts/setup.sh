@@ -19,7 +19,7 @@ fi
 if [ "${#packages[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "installing system packages: ${packages[*]}"
+  echo "setup: installing system packages: ${packages[*]} (a minute or two, once)"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
@@ -30,12 +30,17 @@ if sys.version_info < (3, 11):
     sys.exit(f"avatarcall needs Python 3.11 or newer, this is {sys.version.split()[0]}")
 PY
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: making a virtualenv in .venv"
+  python3 -m venv .venv
+fi
 extras=""
 [ "$want_test" = 1 ] && extras="[test]"
 stamp=".venv/.installed${extras}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing avatarcall${extras} and its Python packages into .venv (about a minute, once)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -c "import avatarcall, aiortc, skia" || { echo "installing Python packages failed" >&2; exit 1; }
   touch "$stamp"
+  echo "setup: done"
 fi

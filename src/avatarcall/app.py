@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -18,6 +19,7 @@ from avatarcall.config import Settings
 from avatarcall.errors import (
     AvatarCallError,
     BadApiKey,
+    BadMessage,
     CallEnded,
     CallTaken,
     NotAllowed,
@@ -31,6 +33,7 @@ from avatarcall.flow.bus import LocalPeerBus
 from avatarcall.flow.call_flow import CallFlow
 from avatarcall.flow.diagnostics import DiagnosticSessions
 from avatarcall.flow.scheduler import AsyncioScheduler
+from avatarcall.ice.peers import PeerNetworks
 from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
 from avatarcall.services import Services
@@ -39,9 +42,10 @@ from avatarcall.store.files import private_dir
 from avatarcall.tokens import TokenSigner, load_or_create_key
 from avatarcall.web import api, diagnostics, pages, ws
 from avatarcall.web.headers import SecurityHeaders
+from avatarcall.web.hosts import AllowedHosts
 from avatarcall.web.identity import AgentDirectory, Authenticator
-from avatarcall.web.pages import STATIC
-from avatarcall.web.ratelimit import AttemptLimiter
+from avatarcall.web.pages import DOCS_ASSETS, STATIC, SWAGGER_UI
+from avatarcall.web.ratelimit import AttemptLimiter, SignInGuard
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = CallStore(settings.data_dir / DB_FILE)
     await store.open()
     agents = AgentDirectory(await asyncio.to_thread(AgentStore, settings.data_dir / DB_FILE))
-    demo_name, demo_password = settings.demo_credentials
-    await agents.ensure(demo_name, demo_password, admin=True)
     api_keys = await asyncio.to_thread(ApiKeyStore, settings.data_dir / DB_FILE)
     metrics = Metrics()
     ice = IceProvider.from_settings(settings)
@@ -82,6 +84,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         ice.for_server,
         observer=metrics,
         max_sessions=settings.max_avatar_sessions,
+        peers=PeerNetworks(settings.avatar_peer_networks),
     )
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     bus = LocalPeerBus()
@@ -98,8 +101,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.services = Services(
         settings=settings, store=store, avatars=avatars, bus=bus, calls=calls, diagnostics=diag,
         auth=auth, agents=agents, metrics=metrics, api_keys=api_keys,
-        login_limiter=AttemptLimiter(settings.login_attempts, settings.login_window),
-        call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window))
+        login_guard=SignInGuard(settings.login_attempts, settings.login_address_attempts,
+                                settings.login_alarm, settings.login_window),
+        call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window),
+        diagnostics_limiter=AttemptLimiter(settings.diagnostics_per_address, 60.0))
     try:
         yield
     finally:
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None)  # pages.py serves them under a strict CSP
     app.state.settings = settings
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(AllowedHosts, names=settings.host_names)  # outermost: checked first
 
     @app.exception_handler(AvatarCallError)
     async def _error(_: Request, exc: AvatarCallError) -> JSONResponse:
@@ -128,9 +134,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"code": exc.code, "message": exc.message, "retryable": exc.retryable},
                             status_code=status, headers=headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """A request that does not fit its schema: the documented {code, message} body, with
+        the first thing wrong in words (FastAPI's own body is ``{"detail": [...]}``)."""
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+        return JSONResponse({"code": BadMessage.code, "retryable": False,
+                             "message": f"{where}: {first.get('msg', 'invalid')}"},
+                            status_code=422)
+
     app.include_router(api.router)
     app.include_router(diagnostics.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(SWAGGER_UI)), name="docs-assets")
     return app

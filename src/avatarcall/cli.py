@@ -1,4 +1,4 @@
-"""Command line: ``avatarcall serve | agent | apikey | turn-config | diagnose | bench``."""
+"""Command line: avatarcall serve | agent | apikey | turn-config | diagnose | bench."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from avatarcall.config import Settings
 
 DB_FILE = "avatarcall.sqlite3"
+FIRST_ADMIN_FILE = "first-admin.txt"
 WS_MAX_SIZE = 64 * 1024  # a bigger frame closes the socket with 1009 (docs/security.md)
 
 
@@ -46,15 +47,12 @@ def _serve(args: argparse.Namespace) -> int:
     elif settings.tls_cert is not None and settings.tls_key is not None:
         tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
         note = f"  tls           : {settings.tls_cert}\n"
-    name, password = settings.demo_credentials
-    if settings.demo_agent:  # the operator's own password is not echoed into logs
-        password = "(the password in AVATARCALL_DEMO_AGENT)"
     url = settings.public_url
     sys.stdout.write(
         f"avatarcall is starting\n"
         f"  customer page : {url}/\n"
         f"  agent console : {url}/agent\n"
-        f"  demo agent    : {name} / {password}\n"
+        f"  {_first_admin(settings)}\n"
         f"  data          : {settings.data_dir.resolve()}\n"
         f"{note}"
     )
@@ -64,6 +62,43 @@ def _serve(args: argparse.Namespace) -> int:
                 ws_max_size=WS_MAX_SIZE, proxy_headers=True,
                 forwarded_allow_ips=settings.forwarded_allow_ips, **tls)  # type: ignore[arg-type]
     return 0
+
+
+def _first_admin(settings: Settings) -> str:
+    """On the first start (no agent yet), the admin of AVATARCALL_DEMO_AGENT, or one named
+    ``agent`` with a generated password, made once and never reset. A generated password is
+    shown once on a terminal; when the output goes elsewhere (a log), it is written to a file
+    only this user can read instead, and never to the log."""
+    from avatarcall.store.agents import AgentStore
+    from avatarcall.store.files import private_dir, write_private
+
+    credentials = settings.demo_credentials
+    private_dir(settings.data_dir)
+    store = AgentStore(settings.data_dir / DB_FILE)
+    if credentials is None or not store.create_first(*credentials):
+        count = len(store.list())
+        return (f"agents        : {count} (add one with: avatarcall agent add NAME --admin)"
+                if count else "agents        : none yet: avatarcall agent add NAME --admin")
+    name, password = credentials
+    if settings.demo_agent:  # the operator's own password is not echoed
+        return f"first admin   : {name} (the password in AVATARCALL_DEMO_AGENT)"
+    change = f"change it with: avatarcall agent add {name} --admin"
+    if sys.stdout.isatty():
+        return f"first admin   : {name} / {password}   (shown only now; {change})"
+    path = write_private(settings.data_dir / FIRST_ADMIN_FILE,
+                         f"{name}\n{password}\n# {change}, then delete this file\n")
+    return f"first admin   : {name}, its password in {path.resolve()} (mode 600; {change})"
+
+
+def _store(settings: Settings, *, create: bool) -> Path:
+    """The SQLite file of the data directory, said on stderr; a command that only reads it
+    refuses to make an empty one somewhere by mistake."""
+    path = settings.data_dir / DB_FILE
+    sys.stderr.write(f"data: {settings.data_dir.resolve()}\n")
+    if not create and not path.exists():
+        raise SystemExit(f"avatarcall: no avatarcall data in {settings.data_dir.resolve()} "
+                         "(set AVATARCALL_DATA_DIR to the server's data directory)")
+    return path
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -77,7 +112,8 @@ def _read_password(args: argparse.Namespace) -> str:
             raise SystemExit("avatarcall: the passwords differ")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    from avatarcall.store.agents import MAX_PASSWORD, MIN_PASSWORD
+    from avatarcall.config import MIN_PASSWORD
+    from avatarcall.store.agents import MAX_PASSWORD
 
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise SystemExit(f"avatarcall: a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters")
@@ -87,7 +123,7 @@ def _read_password(args: argparse.Namespace) -> str:
 def _agent(args: argparse.Namespace) -> int:
     from avatarcall.store.agents import AgentStore
 
-    store = AgentStore(Settings().data_dir / DB_FILE)
+    store = AgentStore(_store(Settings(), create=args.action == "add"))
     if args.action == "list":
         for agent in store.list():
             sys.stdout.write(f"{agent.name}\t{'admin' if agent.admin else 'agent'}\n")
@@ -111,7 +147,7 @@ def _agent(args: argparse.Namespace) -> int:
 def _apikey(args: argparse.Namespace) -> int:
     from avatarcall.store.apikeys import ApiKeyStore
 
-    store = ApiKeyStore(Settings().data_dir / DB_FILE)
+    store = ApiKeyStore(_store(Settings(), create=args.action == "add"))
     if args.action == "list":
         for key in store.list():
             state = "revoked" if key.revoked_at else "live"
@@ -132,28 +168,60 @@ def _apikey(args: argparse.Namespace) -> int:
 
 
 def _turn_config(args: argparse.Namespace) -> int:
+    """Prints (or writes to --output) the whole configuration, or nothing at all: an error goes
+    to stderr only, so ``| sudo tee /etc/turnserver.conf`` never writes half a file."""
     from avatarcall.ice.coturn import render_config
 
     settings = Settings()
-    secret = args.secret or (settings.turn_secret.get_secret_value() if settings.turn_secret else None)
+    if args.secret_file:
+        lines = Path(args.secret_file).read_text().splitlines()
+        secret = lines[0].strip() if lines else ""
+    else:
+        secret = settings.turn_secret.get_secret_value() if settings.turn_secret else ""
     if not secret:
-        raise SystemExit("give --secret or set AVATARCALL_TURN_SECRET (the same secret avatarcall uses)")
-    sys.stdout.write(render_config(
-        realm=args.realm, secret=secret, listening_ip=args.listening_ip,
-        external_ip=args.external_ip, port=args.port, tls_port=args.tls_port,
-        cert=args.cert, pkey=args.pkey))
+        raise SystemExit("avatarcall: give --secret-file or set AVATARCALL_TURN_SECRET (the "
+                         "same secret avatarcall uses)")
+    try:
+        text = render_config(
+            realm=args.realm, secret=secret, listening_ip=args.listening_ip,
+            external_ip=args.external_ip, port=args.port, tls_port=args.tls_port,
+            cert=args.cert, pkey=args.pkey)
+    except ValueError as exc:
+        raise SystemExit(f"avatarcall: {exc}") from None
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    from avatarcall.store.files import write_private
+
+    write_private(Path(args.output), text)
+    sys.stderr.write(f"wrote {args.output}\n")
     return 0
 
 
 def _diagnose(args: argparse.Namespace) -> int:
     from avatarcall.diagnose import run
 
-    return run(args.url, seconds=args.seconds)
+    return run(args.url, seconds=args.seconds, insecure=args.insecure)
+
+
+def _need_browser(what: str) -> None:
+    """One line and a non-zero exit, not a traceback, when the bench extra or Chromium is missing."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        raise SystemExit(f"avatarcall: 'bench {what}' drives Chromium with Playwright: "
+                         "pip install 'avatarcall[bench]' (and apt-get install chromium)") from None
+    chromium = os.environ.get("AVATARCALL_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        raise SystemExit(f"avatarcall: 'bench {what}' needs Chromium at {chromium}: "
+                         "apt-get install chromium, or give --chromium PATH")
 
 
 def _bench(args: argparse.Namespace) -> int:
     if args.chromium:
         os.environ["AVATARCALL_CHROMIUM"] = args.chromium
+    if args.what != "avatar":  # the avatar bench measures in a browser only when it can
+        _need_browser(args.what)
     if args.what == "calls":
         from avatarcall.bench.calls import run
 
@@ -203,7 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     apikey.set_defaults(func=_apikey)
     turn = sub.add_parser("turn-config", help="print a hardened coturn configuration")
     turn.add_argument("--realm", required=True, help="e.g. turn.example.com")
-    turn.add_argument("--secret", help="the TURN REST shared secret (default: AVATARCALL_TURN_SECRET)")
+    turn.add_argument("--secret-file", help="a file whose first line is the TURN REST shared "
+                      "secret (default: AVATARCALL_TURN_SECRET; never on the command line, "
+                      "where every user sees it)")
+    turn.add_argument("--output", help="write the file (mode 600) only if all went well, "
+                      "instead of printing it")
     turn.add_argument("--listening-ip", default="0.0.0.0")
     turn.add_argument("--external-ip", help="public address when coturn is behind NAT")
     turn.add_argument("--port", type=int, default=3478)
@@ -214,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     diagnose = sub.add_parser("diagnose", help="check a server from here: health, ICE, TURN, avatar")
     diagnose.add_argument("url", help="e.g. http://127.0.0.1:8080")
     diagnose.add_argument("--seconds", type=float, default=5.0, help="how long to watch the avatar")
+    diagnose.add_argument("--insecure", action="store_true",
+                          help="do not check the server's TLS certificate (a self-signed trial)")
     diagnose.set_defaults(func=_diagnose)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+import socket
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -15,6 +18,18 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+# Where the server's avatar links may send packets (ice/peers.py): public and private addresses.
+DEFAULT_PEER_NETWORKS = ("global", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                         "100.64.0.0/10", "fc00::/7")
+MIN_PASSWORD = 8  # every password an agent may have (store/agents.py checks the same)
+
+
+def default_data_dir() -> Path:
+    """Where state lives unless AVATARCALL_DATA_DIR says otherwise: a fixed place per user, never
+    the working directory (a command run elsewhere would see another, empty store)."""
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "avatarcall"
 
 
 class IceServer(BaseModel):
@@ -35,10 +50,13 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-For gives the client's "
         "address (comma-separated, '*' for any): per-address limits count real clients")
-    data_dir: Path = Path("./data")
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(),
+        description="SQLite file, signing key, TLS files (default: $XDG_DATA_HOME/avatarcall, "
+        "else ~/.local/share/avatarcall: the same wherever a command is run from)")
     demo_agent: str | None = Field(
-        default=None, description="name:password of the embedded demo agent; generated when unset"
-    )
+        default=None, description="name:password of the admin made on the first start, when "
+        "there is no agent yet (a password is generated and shown once when unset); 'off': none")
     language: Literal["auto", "fr", "en"] = Field(
         default="auto", description="avatar language; auto follows the customer's browser"
     )
@@ -54,6 +72,11 @@ class Settings(BaseSettings):
     ice_relay_only: bool = Field(
         default=False, description="pages use iceTransportPolicy 'relay' (TURN only) for every link"
     )
+    avatar_peer_networks: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PEER_NETWORKS),
+        description="where the server's avatar links may send packets: CIDRs, or 'global' for "
+        "every public address (default: public and private; never loopback, link-local, "
+        "multicast), e.g. [\"global\", \"10.0.0.0/8\"]")
     avatar_character: str = Field(default="ava", description="ava, leo, or a folder name in avatar_image_dir")
     avatar_palette: dict[str, str] = Field(
         default_factory=dict, description='brand colours, e.g. {"background_top": "#fdf6ec"}')
@@ -86,6 +109,10 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(
         default=None, description="how customers reach this server, for links the API mints "
         "(default: the URL the API request came in on), e.g. https://calls.example.com")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="names this server answers to in the Host header, "
+        "besides IP addresses (default: localhost, the listen host, this machine's name and "
+        "the public_base_url's host); any other name is refused (DNS rebinding)")
     allowed_origins: list[str] = Field(
         default_factory=list, description="page origins allowed to open the signaling WebSocket "
         "besides the server's own, e.g. [\"https://shop.example.com\"]; \"*\" allows any")
@@ -96,12 +123,22 @@ class Settings(BaseSettings):
     ws_messages_per_second: float = Field(default=50.0, gt=0, description="per signaling socket")
     ws_message_burst: int = Field(default=200, ge=1, description="per signaling socket")
     login_attempts: int = Field(
-        default=5, ge=1, description="failed sign-ins per name and per address in login_window")
-    login_window: float = Field(default=60.0, gt=0, description="seconds")
+        default=5, ge=1, description="failed sign-ins per account from one address in "
+        "login_window; then that address waits (docs/security.md)")
+    login_address_attempts: int = Field(
+        default=50, ge=1, description="failed sign-ins from one address over all accounts in "
+        "login_window (high: a team behind one NAT must never meet it)")
+    login_alarm: int = Field(
+        default=20, ge=1, description="failed sign-ins of one account from anywhere in "
+        "login_window past which each address gets a single try at it")
+    login_window: float = Field(default=300.0, gt=0, description="seconds")
     calls_per_address: int = Field(
         default=20, ge=1, description="calls one client address may start in calls_window "
         "(the customer page, anonymous; each call starts an avatar)")
     calls_window: float = Field(default=60.0, gt=0, description="seconds")
+    diagnostics_per_address: int = Field(
+        default=10, ge=1, description="diagnostics requests (TURN credentials, test avatars) one "
+        "client address may make per minute")
     max_waiting_calls: int = Field(
         default=200, ge=1, description="customers waiting at once; beyond, new calls are refused")
 
@@ -124,8 +161,23 @@ class Settings(BaseSettings):
     @field_validator("demo_agent")
     @classmethod
     def _check_demo_agent(cls, value: str | None) -> str | None:
-        if value is not None and (":" not in value or not value.split(":", 1)[0]):
-            raise ValueError("AVATARCALL_DEMO_AGENT must look like name:password")
+        if not value:
+            return None  # unset (an empty variable too): a generated password
+        if value == "off":
+            return value
+        if ":" not in value or not value.split(":", 1)[0]:
+            raise ValueError("AVATARCALL_DEMO_AGENT must look like name:password, or be 'off'")
+        if len(value.split(":", 1)[1]) < MIN_PASSWORD:
+            raise ValueError(f"the password in AVATARCALL_DEMO_AGENT needs at least {MIN_PASSWORD} "
+                             "characters")
+        return value
+
+    @field_validator("avatar_peer_networks")
+    @classmethod
+    def _check_peer_networks(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            if spec != "global":
+                ipaddress.ip_network(spec, strict=False)  # raises ValueError with the reason
         return value
 
     @field_validator("frame_ancestors")
@@ -148,12 +200,27 @@ class Settings(BaseSettings):
         return self.tls_self_signed or self.tls_cert is not None
 
     @cached_property
-    def demo_credentials(self) -> tuple[str, str]:
-        """The demo agent's (name, password); the password is generated when none was set."""
+    def demo_credentials(self) -> tuple[str, str] | None:
+        """The first admin's (name, password), made when no agent exists yet; the password is
+        generated when none was set. None: turned off."""
+        if self.demo_agent == "off":
+            return None
         if self.demo_agent:
             name, password = self.demo_agent.split(":", 1)
             return name, password
-        return "agent", secrets.token_urlsafe(9)
+        return "agent", secrets.token_urlsafe(12)
+
+    @property
+    def host_names(self) -> list[str]:
+        """The names the Host header may carry (IP addresses are always accepted)."""
+        if self.allowed_hosts:
+            return list(self.allowed_hosts)
+        names = ["localhost", socket.gethostname()]
+        if self.host not in ("0.0.0.0", "::", ""):
+            names.append(self.host)
+        if self.public_base_url:
+            names.append(urlsplit(self.public_base_url).hostname or "")
+        return [n for n in names if n]
 
     @property
     def public_url(self) -> str:

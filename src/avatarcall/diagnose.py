@@ -82,9 +82,10 @@ async def _avatar(http: httpx.AsyncClient, seconds: float) -> Check:
         await pc.close()
 
 
-async def _diagnose(url: str, seconds: float) -> list[Check]:
+async def _diagnose(url: str, seconds: float, insecure: bool = False) -> list[Check]:
     checks: list[Check] = []
-    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30, verify=False) as http:
+    async with httpx.AsyncClient(base_url=url.rstrip("/"), timeout=30,
+                                 verify=not insecure) as http:
         try:
             health = (await http.get("/healthz")).json()
         except (httpx.HTTPError, ValueError) as exc:
@@ -111,8 +112,9 @@ async def _diagnose(url: str, seconds: float) -> list[Check]:
     return checks
 
 
-def run(url: str, seconds: float = 5.0) -> int:
-    checks = asyncio.run(_diagnose(url, seconds))
+def run(url: str, seconds: float = 5.0, insecure: bool = False) -> int:
+    """``insecure``: do not check the server's TLS certificate (a self-signed trial server)."""
+    checks = asyncio.run(_diagnose(url, seconds, insecure))
     width = max(len(c.name) for c in checks)
     for c in checks:
         print(f"  {c.name:<{width}}  {c.status:<4}  {c.detail}")

@@ -98,6 +98,12 @@ class TooManyCalls(TooManyAttempts):
     code = "too_many_calls"
 
 
+class TooManyRequests(TooManyAttempts):
+    """Too many requests of one kind from this address or page: wait ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+
 class QueueFull(TooManyAttempts):
     """As many customers are waiting as this server takes: try again in ``retry_after`` seconds."""
 
@@ -131,6 +137,26 @@ class AvatarStopped(AvatarCallError):
     retryable = True
 
 
+# Codes pages report that the server never raises itself (avatar-slot.js, the SDK, the scorecard).
+PAGE_CODES = frozenset({"avatar_timeout", "call_timeout", "signaling_closed", "closed",
+                        "superseded", "avatar_error", "avatar_not_live", "call_not_connected",
+                        # codes given to an error where it is raised
+                        "token_invalid", "token_expired", "bad_login", "unknown_type",
+                        "replaced", "bad_host"})
+
+
+def _codes(cls: type[AvatarCallError]) -> set[str]:
+    return {cls.code}.union(*(_codes(sub) for sub in cls.__subclasses__()))
+
+
+def known_code(code: str | None) -> str:
+    """``code`` if it is one of ours or one our pages send, else ``other``: what pages report
+    becomes a metric label only from this closed set (a new label is a new series, forever)."""
+    if code is not None and (code in PAGE_CODES or code in _codes(AvatarCallError)):
+        return code
+    return "other"
+
+
 __all__ = [
     "AvatarCallError",
     "AvatarCrashed",
@@ -149,4 +175,5 @@ __all__ = [
     "Unauthenticated",
     "UnknownCall",
     "VersionConflict",
+    "known_code",
 ]

@@ -8,13 +8,24 @@ import copy
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
-SECRET_PARAMS = re.compile(r"(?i)([?&](?:token|call|resume|key|password)=)[^&\s\"']+")
+SECRET_NAMES = frozenset({"token", "call", "resume", "key", "password"})
+QUERY_PARAM = re.compile(r"([?&;])([^=&;\s\"']+)=([^&;\s\"']+)")
 BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 
+def _param(match: re.Match[str]) -> str:
+    # A name may come percent-encoded (``%74oken``), even twice: it is decoded before it is
+    # compared, as the server itself would read it.
+    name = unquote(unquote(match.group(2))).lower()
+    if name in SECRET_NAMES:
+        return f"{match.group(1)}{match.group(2)}=[redacted]"
+    return match.group(0)
+
+
 def redact(text: str) -> str:
-    return BEARER.sub(r"\1[redacted]", SECRET_PARAMS.sub(r"\1[redacted]", text))
+    return BEARER.sub(r"\1[redacted]", QUERY_PARAM.sub(_param, text))
 
 
 class RedactSecrets(logging.Filter):
@@ -46,4 +57,6 @@ def uvicorn_log_config(level: str, fmt: str = "plain") -> dict[str, Any]:
     config["handlers"]["plain"] = {"class": "logging.StreamHandler", "formatter": fmt,
                                    "stream": "ext://sys.stderr", "filters": ["redact"]}
     config["root"] = {"handlers": ["plain"], "level": level.upper()}
+    # aioice logs every candidate pair and check at INFO: a flood with no news for an operator.
+    config.setdefault("loggers", {})["aioice"] = {"level": "WARNING"}
     return config

@@ -13,7 +13,7 @@ from avatarcall.flow.diagnostics import DiagnosticSessions
 from avatarcall.metrics import Metrics
 from avatarcall.store import ApiKeyStore, CallStore
 from avatarcall.web.identity import AgentDirectory, Authenticator
-from avatarcall.web.ratelimit import AttemptLimiter
+from avatarcall.web.ratelimit import AttemptLimiter, SignInGuard
 
 
 @dataclass(frozen=True)
@@ -28,5 +28,6 @@ class Services:
     agents: AgentDirectory
     metrics: Metrics
     api_keys: ApiKeyStore
-    login_limiter: AttemptLimiter
+    login_guard: SignInGuard
     call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
+    diagnostics_limiter: AttemptLimiter  # diagnostics requests per client address

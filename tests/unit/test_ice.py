@@ -246,15 +246,23 @@ def test_config_is_hardened() -> None:
     "10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.1", "127.0.0.1", "127.255.0.9", "::1",
     "169.254.169.254", "fe80::1", "fc00::1", "fd12:3456::1", "0.0.0.0", "100.64.0.1",
     "100.127.255.255", "::ffff:10.0.0.1", "::ffff:127.0.0.1",
+    # documentation, reserved, and IPv6 ranges that reach IPv4 (NAT64, 6to4)
+    "192.0.2.1", "198.51.100.1", "203.0.113.9", "240.0.0.1", "255.255.255.255", "2001:db8::5",
+    "64:ff9b::a00:1", "2002:a00:1::1",
+    # the TURN host itself (its public and its own address)
+    "8.8.4.4", "1.2.3.4",
 ])
 def test_private_loopback_and_local_peers_are_denied(ip: str) -> None:
-    assert _denied(_parse_conf(render_config("r", TURN_SECRET, "203.0.113.7")), ip)
+    config = render_config("r", TURN_SECRET, "1.2.3.4", external_ip="8.8.4.4")
+    assert _denied(_parse_conf(config), ip)
 
 
-@pytest.mark.parametrize("ip", ["203.0.113.7", "8.8.8.8", "100.128.0.1", "172.32.0.1",
-                                "2001:db8::5"])
+@pytest.mark.parametrize("ip", ["8.8.8.8", "1.1.1.1", "100.128.0.1", "172.32.0.1",
+                                "2a00:1450:4007::5", "239.255.255.255"])
 def test_public_peers_are_not_denied(ip: str) -> None:
-    assert not _denied(_parse_conf(render_config("r", TURN_SECRET, "203.0.113.7")), ip)
+    # (multicast, 239.x, is refused by no-multicast-peers, not by a range)
+    config = render_config("r", TURN_SECRET, "1.2.3.4", external_ip="8.8.4.4")
+    assert not _denied(_parse_conf(config), ip)
 
 
 def test_no_denied_range_ends_at_an_unspecified_address() -> None:

@@ -37,11 +37,11 @@ def test_agents_have_argon2_hashes_roles_and_no_clear_password(tmp_path: Path) -
     db = tmp_path / "data" / "a.sqlite3"
     store = AgentStore(db, FAST)
     assert store.set("carol", "s3cret-pass") is True
-    assert store.set("carol", "n3w-pass", admin=True) is False  # an update
+    assert store.set("carol", "n3w-pass-1", admin=True) is False  # an update
     assert store.verify("carol", "s3cret-pass") is None
-    carol = store.verify("carol", "n3w-pass")
+    carol = store.verify("carol", "n3w-pass-1")
     assert carol is not None and carol.admin is True
-    assert store.verify("nobody", "n3w-pass") is None
+    assert store.verify("nobody", "n3w-pass-1") is None
     assert store.verify("carol", "x" * 10_000) is None
     assert b"n3w-pass" not in db.read_bytes()
     assert b"$argon2id$" in db.read_bytes()
@@ -51,20 +51,31 @@ def test_agents_have_argon2_hashes_roles_and_no_clear_password(tmp_path: Path) -
         store.set("bad:name", "password")
     with pytest.raises(ValueError):
         store.set(" padded", "password")
+    with pytest.raises(ValueError):  # short passwords are refused everywhere
+        store.set("erin", "short")
 
 
-def test_a_weak_hash_is_upgraded_on_sign_in_and_ensure_keeps_a_good_one(tmp_path: Path) -> None:
+def test_a_weak_hash_is_upgraded_on_sign_in(tmp_path: Path) -> None:
     db = tmp_path / "a.sqlite3"
     AgentStore(db, FAST).set("dora", "password-1")
     strong = AgentStore(db, PasswordHasher(time_cost=2, memory_cost=16, parallelism=1))
     assert strong.verify("dora", "password-1") is not None
     assert b"t=2" in db.read_bytes()  # rehashed with the new parameters
-    before = db.read_bytes()
-    strong.ensure("dora", "password-1", admin=False)
-    assert strong.get("dora") is not None and strong.get("dora").admin is False  # type: ignore[union-attr]
-    strong.ensure("dora", "password-1", admin=True)
-    assert strong.get("dora").admin is True  # type: ignore[union-attr]
-    assert before != db.read_bytes()
+
+
+def test_the_first_admin_is_made_once_on_an_empty_store_and_never_reset(tmp_path: Path) -> None:
+    store = AgentStore(tmp_path / "a.sqlite3", FAST)
+    assert store.create_first("agent", "first-password") is True
+    assert store.verify("agent", "first-password").admin is True  # type: ignore[union-attr]
+    assert store.create_first("agent", "another-password") is False  # a restart
+    assert store.verify("agent", "first-password") is not None  # not reset
+    store.set("agent", "changed-by-operator", admin=True)
+    assert store.create_first("agent", "first-password") is False
+    assert store.verify("agent", "changed-by-operator") is not None
+    other = AgentStore(tmp_path / "b.sqlite3", FAST)
+    other.set("bob", "bob-password")
+    assert other.create_first("agent", "first-password") is False  # agents exist: none made
+    assert other.get("agent") is None
 
 
 # --- API keys -------------------------------------------------------------------------
@@ -228,6 +239,10 @@ def test_tokens_and_keys_are_blanked_in_log_records() -> None:
     assert redact("GET /?call=eyJ.sig HTTP/1.1") == "GET /?call=[redacted] HTTP/1.1"
     assert redact("Authorization: Bearer ack_123") == "Authorization: Bearer [redacted]"
     assert redact("call state call=abc state=waiting") == "call state call=abc state=waiting"
+    # Percent-encoded names are what the server reads too: still secrets.
+    assert redact("GET /ws?%74oken=abc.def&x=1") == "GET /ws?%74oken=[redacted]&x=1"
+    assert redact("GET /?%2563all=abc") == "GET /?%2563all=[redacted]"
+    assert redact("GET /?TOKEN=abc") == "GET /?TOKEN=[redacted]"
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
                                '%s - "%s %s HTTP/%s" %d', ("1.2.3.4", "GET", "/?call=T.S", "1.1", 200),
                                None)

@@ -27,6 +27,7 @@ from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfi
 from avatarcall.avatar.speech import SpeechSynthesizer
 from avatarcall.config import IceServer
 from avatarcall.errors import AvatarBusy, AvatarCallError, AvatarUnavailable
+from avatarcall.ice.peers import PeerNetworks
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,14 @@ class LocalAvatarControl:
 
     def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
                  ice_servers: Callable[[], list[IceServer]], *, workers: int | None = None,
-                 observer: FrameObserver | None = None, max_sessions: int = 0) -> None:
+                 observer: FrameObserver | None = None, max_sessions: int = 0,
+                 peers: PeerNetworks | None = None) -> None:
         self.max_sessions = max_sessions  # 0: no limit
         self._synth = synthesizer
         self._config = config
         self._ice = ice_servers
         self._observer = observer
+        self._peers = peers or PeerNetworks()
         self._executor = ThreadPoolExecutor(max_workers=workers or (os.cpu_count() or 2),
                                             thread_name_prefix="avatar")
         # Sound is encoded on a thread of its own: 20 ms chunks never wait behind a frame's
@@ -137,6 +140,10 @@ class LocalAvatarControl:
         session = self._sessions.get(key)
         if session is None or session.closed or session.epoch != epoch:
             raise AvatarUnavailable("This avatar is not running any more; wait for the next one.")
+        sdp, dropped = self._peers.filter_sdp(sdp)
+        if dropped:
+            log.warning("avatar offer call=%s viewer=%s: %d candidate(s) outside the allowed "
+                        "networks left out (avatar_peer_networks)", key, viewer, dropped)
         old = self._links.pop((key, viewer), None)
         if old is not None:
             await old.close()

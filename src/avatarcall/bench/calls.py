@@ -107,13 +107,18 @@ def _print(tally: Tally, runs: int) -> None:
 
 
 async def _run(runs: int) -> Tally:
+    with tempfile.TemporaryDirectory(prefix="avatarcall-bench-", ignore_cleanup_errors=True) as work:
+        return await _run_in(Path(work), runs)
+
+
+async def _run_in(work: Path, runs: int) -> Tally:
     from playwright.async_api import async_playwright
 
     from avatarcall.testing.browser import agent_logs_in, launch_chromium
     from avatarcall.testing.server import start_server
 
     tally = Tally()
-    server = start_server(Path(tempfile.mkdtemp(prefix="avatarcall-bench-")))
+    server = start_server(work)
     try:
         async with async_playwright() as p:
             browser = await launch_chromium(p)

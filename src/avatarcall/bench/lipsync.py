@@ -66,13 +66,18 @@ async def _one(browser, url: str, source: str, variant: str) -> tuple[float, flo
 
 
 async def _run(runs: int) -> dict[tuple[str, str], Offsets]:
+    with tempfile.TemporaryDirectory(prefix="avatarcall-bench-lipsync-",
+                                     ignore_cleanup_errors=True) as work:
+        return await _run_in(Path(work), runs)
+
+
+async def _run_in(work: Path, runs: int) -> dict[tuple[str, str], Offsets]:
     from playwright.async_api import async_playwright
 
     from avatarcall.testing.browser import CHROMIUM, CHROMIUM_ARGS
     from avatarcall.testing.server import start_server
     from avatarcall.testing.voice import write_voice_wav
 
-    work = Path(tempfile.mkdtemp(prefix="avatarcall-bench-lipsync-"))
     wav = write_voice_wav(work / "agent.wav")
     results = {(s, v): Offsets() for s in SOURCES for v in VARIANTS}
     server = start_server(work / "server")

@@ -27,13 +27,17 @@ async def _until(check, deadline: float) -> float | None:
 
 
 async def _main(runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="avatarcall-bench-", ignore_cleanup_errors=True) as work:
+        await _main_in(Path(work), runs)
+
+
+async def _main_in(base: Path, runs: int) -> None:
     from playwright.async_api import async_playwright
 
     from avatarcall.testing import browser as b
     from avatarcall.testing.coturn import start_coturn
     from avatarcall.testing.server import start_server
 
-    base = Path(tempfile.mkdtemp(prefix="avatarcall-bench-"))
     coturn = start_coturn(base / "coturn", SECRET)
     server = start_server(base / "server", AVATARCALL_TURN_URLS=f'["{coturn.url}"]',
                           AVATARCALL_TURN_SECRET=SECRET, AVATARCALL_ICE_RELAY_ONLY="true")

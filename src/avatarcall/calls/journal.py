@@ -118,13 +118,15 @@ class PageEventEntry(_Entry):
     value: str | None = None
     elapsed_ms: float | None = None
     code: str | None = None
+    implausible: bool | None = None  # its duration was beyond what the server saw: left out
 
     @property
     def name(self) -> str:
         return f"{self.link}.{self.event}"
 
     def detail(self) -> dict[str, Any]:
-        extra = {"value": self.value, "elapsed_ms": self.elapsed_ms, "code": self.code}
+        extra = {"value": self.value, "elapsed_ms": self.elapsed_ms, "code": self.code,
+                 "implausible": self.implausible}
         return {"role": self.role.value, "browser_at": self.browser_at,
                 **{k: v for k, v in extra.items() if v is not None}}
 

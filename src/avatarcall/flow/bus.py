@@ -18,7 +18,11 @@ class Outlet(Protocol):
 
     def send(self, message: ServerMessage) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close as a network cut would (the page comes back by itself)."""
+
+    def replaced(self) -> None:
+        """Another tab is now this participant: tell this one, and close it for good."""
 
 
 class LocalPeerBus:
@@ -45,6 +49,14 @@ class LocalPeerBus:
     # --- PeerBus --------------------------------------------------------------------------
 
     async def bind(self, tab: str, call_id: str, role: Role) -> None:
+        # One live socket per participant: the newer tab wins (a reload, a reconnect, a copied
+        # link); the older one is told and closed, so nobody multiplies their limits.
+        older = self._holders.get((call_id, role))
+        if older is not None and older != tab:
+            self._call_of.pop(older, None)
+            entry = self._tabs.get(older)
+            if entry is not None:
+                entry[1].replaced()
         self._call_of[tab] = call_id
         self._holders[(call_id, role)] = tab
 

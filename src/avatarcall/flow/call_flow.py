@@ -22,7 +22,7 @@ from avatarcall.calls.journal import OutcomeEntry, PageLinkEntry, PlanEntry, Sta
 from avatarcall.calls.models import Call, Role
 from avatarcall.calls.scorecard import Scorecard
 from avatarcall.calls.state import CallState, is_active
-from avatarcall.errors import CallEnded, NotAllowed, UnknownCall, VersionConflict
+from avatarcall.errors import CallEnded, NotAllowed, UnknownCall, VersionConflict, known_code
 from avatarcall.flow import projection
 from avatarcall.flow.director import AvatarDirector
 from avatarcall.flow.ports import CallRepository, Fired, PeerBus, Scheduler, Tab, Timer
@@ -268,7 +268,7 @@ class CallFlow:
                 call = await self.get(msg.call_id)
                 if not decisions.may_report(call, tab.role, tab.name, await self.bus.call_of(tab.id)):
                     raise NotAllowed("This is not your call.")
-                await self.telemetry.record(tab.role, call.id, msg)
+                await self.telemetry.record(tab.role, call, msg, self._clock())
             case _:
                 await self._in_call(tab, msg)
 
@@ -375,5 +375,7 @@ class CallFlow:
 
     def _outcome(self, call_id: str, scenario: str, outcome: str) -> None:
         log.info("outcome call=%s scenario=%s outcome=%s", call_id, scenario, outcome)
-        self.metrics.sessions.labels(scenario=scenario, outcome=outcome).inc()
+        self.metrics.sessions.labels(
+            scenario=scenario, outcome="success" if outcome == "success" else known_code(outcome)
+        ).inc()
         self._own(self.repo.add_event(call_id, OutcomeEntry(scenario=scenario, outcome=outcome)))

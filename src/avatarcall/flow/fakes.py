@@ -58,12 +58,16 @@ class RecordingOutlet:
     def __init__(self) -> None:
         self.sent: list[ServerMessage] = []
         self.closed = False
+        self.was_replaced = False
 
     def send(self, message: ServerMessage) -> None:
         self.sent.append(message)
 
     def close(self) -> None:
         self.closed = True
+
+    def replaced(self) -> None:
+        self.closed = self.was_replaced = True
 
     def of(self, kind: type[M]) -> list[M]:
         return [m for m in self.sent if isinstance(m, kind)]

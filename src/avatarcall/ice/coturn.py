@@ -49,8 +49,15 @@ _DENIED_ALWAYS: tuple[tuple[str, str, str], ...] = (
     ("169.254.0.0", "169.254.255.255", "link-local, 169.254.0.0/16 (cloud metadata lives here)"),
     ("172.16.0.0", "172.31.255.255", "private, 172.16.0.0/12"),
     ("192.0.0.0", "192.0.0.255", "IETF protocol assignments, 192.0.0.0/24"),
+    ("192.0.2.0", "192.0.2.255", "documentation, 192.0.2.0/24"),
     ("192.168.0.0", "192.168.255.255", "private, 192.168.0.0/16"),
     ("198.18.0.0", "198.19.255.255", "benchmarking, 198.18.0.0/15"),
+    ("198.51.100.0", "198.51.100.255", "documentation, 198.51.100.0/24"),
+    ("203.0.113.0", "203.0.113.255", "documentation, 203.0.113.0/24"),
+    ("240.0.0.0", "255.255.255.255", "reserved and broadcast, 240.0.0.0/4"),
+    ("64:ff9b::", "64:ff9b::ffff:ffff", "NAT64, 64:ff9b::/96 (reaches IPv4 through a translator)"),
+    ("2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "documentation, 2001:db8::/32"),
+    ("2002::", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "6to4, 2002::/16 (embeds IPv4)"),
     ("::ffff:0.0.0.0", "::ffff:255.255.255.255", "IPv4-mapped IPv6, ::ffff:0:0/96"),
     ("fc00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "unique-local, fc00::/7"),
     ("fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "link-local, fe80::/10"),
@@ -193,6 +200,12 @@ def render_config(
         lines.append(f"# {why}")
         lines.append(f"denied-peer-ip={first}" if first == last else
                      f"denied-peer-ip={first}-{last}")
+    own = [ip for ip in (listening_ip, external_ip) if ip is not None
+           and not ipaddress.ip_address(ip).is_unspecified
+           and not (allow_loopback_peers and ipaddress.ip_address(ip).is_loopback)]
+    for ip in dict.fromkeys(own):
+        lines.append("# the TURN host itself: a relay must not reach its own services")
+        lines.append(f"denied-peer-ip={ip}")
     for spec in allowed_peer_ips:
         lines.append(f"allowed-peer-ip={spec}")
     lines += ["", "# Logging"]

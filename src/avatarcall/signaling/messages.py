@@ -125,6 +125,9 @@ class StatsSample(_Message):
 class Telemetry(_Message):
     type: Literal["telemetry"]
     call_id: CallId
+    sent_at: float | None = Field(default=None, ge=0,
+                                  description="the page's clock when it sent this, ms since the "
+                                              "epoch: puts its events on the server's clock")
     events: list[TelemetryEvent] = Field(default_factory=list, max_length=50)
     stats: list[StatsSample] = Field(default_factory=list, max_length=4)
 

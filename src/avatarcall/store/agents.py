@@ -18,6 +18,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from avatarcall.config import MIN_PASSWORD
 from avatarcall.store.files import private_dir, sqlite_file
 
 SCHEMA = """
@@ -29,10 +30,13 @@ CREATE TABLE IF NOT EXISTS agents (
     updated_at REAL NOT NULL,
     sessions_after REAL NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS revoked_sessions (
+    id TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
 """
 
 NAME = re.compile(r"^[^\x00-\x1f\x7f:]{1,80}$")  # what a person types; no control characters, no ':'
-MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 
 
@@ -80,8 +84,8 @@ class AgentStore:
         """Create or update an agent; return True if it was created. An update (new password or
         role) ends the agent's open sessions: they sign in again."""
         check_name(name)
-        if not 1 <= len(password) <= MAX_PASSWORD:
-            raise ValueError(f"a password is 1-{MAX_PASSWORD} characters")
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise ValueError(f"a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters")
         digest = self._hasher.hash(password)
         now = time.time()
         with self._db() as db:
@@ -94,14 +98,19 @@ class AgentStore:
             )
         return created
 
-    def ensure(self, name: str, password: str, *, admin: bool) -> None:
-        """Make sure this agent exists with this password and role (the demo agent, at start);
-        the hash is only rewritten when something changed."""
+    def create_first(self, name: str, password: str) -> bool:
+        """Make ``name`` an admin if there is no agent at all yet (the first start); True if it
+        was made. Never changes an existing agent."""
+        check_name(name)
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise ValueError(f"a password is {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+        digest = self._hasher.hash(password)
+        now = time.time()
         with self._db() as db:
-            row = db.execute("SELECT password_hash, admin FROM agents WHERE name=?", (name,)).fetchone()
-        if row is not None and bool(row[1]) == admin and self._matches(row[0], password):
-            return
-        self.set(name, password, admin=admin)
+            if db.execute("SELECT 1 FROM agents LIMIT 1").fetchone() is not None:
+                return False
+            db.execute("INSERT INTO agents VALUES (?,?,?,?,?,?)", (name, digest, 1, now, now, 0))
+        return True
 
     def verify(self, name: str, password: str) -> Agent | None:
         """The agent if ``password`` is theirs, else None; as slow for an unknown name as for a
@@ -146,6 +155,19 @@ class AgentStore:
         with self._db() as db:
             return db.execute("UPDATE agents SET sessions_after=? WHERE name=?",
                               (time.time(), name)).rowcount > 0
+
+    def revoke_session(self, session: str, expires_at: float) -> None:
+        """One session signed out; kept until it would have expired anyway."""
+        now = time.time()
+        with self._db() as db:
+            db.execute("DELETE FROM revoked_sessions WHERE expires_at < ?", (now,))
+            db.execute("INSERT OR IGNORE INTO revoked_sessions VALUES (?, ?)",
+                       (session, expires_at))
+
+    def is_revoked(self, session: str) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM revoked_sessions WHERE id=?",
+                              (session,)).fetchone() is not None
 
     def _matches(self, digest: str, password: str) -> bool:
         try:

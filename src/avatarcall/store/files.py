@@ -47,3 +47,16 @@ def sqlite_file(path: Path) -> Path:
         if side.exists() and stat.S_IMODE(side.stat().st_mode) != FILE_MODE:
             os.chmod(side, FILE_MODE)
     return path
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` (mode 600) all at once: a reader sees the old file or the whole
+    new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path

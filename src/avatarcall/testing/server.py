@@ -64,8 +64,13 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
         "AVATARCALL_DEMO_AGENT": ":".join(DEMO_AGENT),
         "AVATARCALL_FAULT_INJECTION": "true",
         "AVATARCALL_LOG_LEVEL": "INFO",
-        # Every test page comes from 127.0.0.1: the per-address call limit has its own test.
+        # Every test page comes from 127.0.0.1: the per-address limits have their own tests.
         "AVATARCALL_CALLS_PER_ADDRESS": "100000",
+        "AVATARCALL_DIAGNOSTICS_PER_ADDRESS": "100000",
+        # Test browsers and peers live on this machine (loopback, and this sandbox's
+        # documentation-range address): the refused ranges have their own test.
+        "AVATARCALL_AVATAR_PEER_NETWORKS": '["0.0.0.0/0", "::/0"]',
+        "AVATARCALL_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]',
         **env,
     }
     command = [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)]

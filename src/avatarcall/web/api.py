@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Cookie, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from avatarcall import report
 from avatarcall.avatar.phrases import pick_language
@@ -63,9 +63,20 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Problem} for status in statuses}
 
 
+def _printable(text: str) -> str:
+    """A name a person typed: printable characters only (no line breaks, tabs or control
+    characters: it goes into pages and logs), no surrounding spaces."""
+    if not text.isprintable() or text != text.strip():
+        raise ValueError("a name is printable characters with no surrounding spaces")
+    return text
+
+
+PersonName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_printable)]
+
+
 class NewCall(BaseModel):
     language: str | None = Field(default=None, max_length=35, description="the browser's language, e.g. fr-FR")
-    name: str = Field(default="Customer", min_length=1, max_length=80)
+    name: PersonName = "Customer"
 
 
 class CallTicket(BaseModel):
@@ -79,7 +90,7 @@ class Join(BaseModel):
 
 
 class InvitedCall(BaseModel):
-    customer: str = Field(min_length=1, max_length=80, description="the customer's name, as agents see it")
+    customer: PersonName = Field(description="the customer's name, as agents see it")
     language: str | None = Field(default=None, max_length=35, description="e.g. fr-FR")
 
 
@@ -114,8 +125,8 @@ class Drop(BaseModel):
 async def healthz(request: Request) -> dict[str, object]:
     services = deps.services(request)
     load = services.avatars.load()
-    return {"ok": True, "calls": len(await services.calls.repo.live()),
-            "avatar_sessions": load.sessions}
+    calls = [c for c in await services.calls.repo.live() if c.state is not CallState.ENDED]
+    return {"ok": True, "calls": len(calls), "avatar_sessions": load.sessions}
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -187,23 +198,21 @@ async def invite_customer(body: InvitedCall, request: Request,
 @router.post("/api/login", response_model=AgentInfo, responses=_errors(401, 429))
 async def login(body: Login, request: Request, response: Response) -> AgentInfo:
     """An agent signs in: a session cookie (HttpOnly, SameSite=Strict, Secure under TLS). Failed
-    attempts are limited per name and per client address (``too_many_attempts``, Retry-After)."""
+    attempts slow the guesser down (``too_many_attempts``, Retry-After) without locking the agent
+    out from elsewhere (docs/security.md)."""
     services = deps.services(request)
-    limiter = services.login_limiter
+    guard = services.login_guard
     address = request.client.host if request.client else "-"
-    by_name, by_address = f"name:{body.name}", f"address:{address}"
-    wait = limiter.retry_after(by_name, by_address)
+    wait = guard.retry_after(body.name, address)
     if wait is not None:
         log.warning("sign-in refused, too many failures name=%r address=%s", body.name[:80], address)
         raise TooManyAttempts(f"Too many failed sign-ins. Try again in {wait} s.", retry_after=wait)
-    # Counted before the (slow) check, so a burst of parallel guesses gets no more tries.
-    limiter.record(by_name, by_address)
+    guard.attempt(body.name, address)
     agent = await services.agents.check(body.name, body.password)
     if agent is None:
         log.info("sign-in failed name=%r address=%s", body.name[:80], address)
         raise Unauthenticated("Wrong name or password.", code="bad_login")
-    limiter.reset(by_name)
-    limiter.forgive(by_address)
+    guard.succeeded(body.name, address)
     response.set_cookie(AGENT_COOKIE, services.auth.agent_cookie(agent.name, agent.admin),
                         max_age=AGENT_SESSION_TTL, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
@@ -211,7 +220,16 @@ async def login(body: Login, request: Request, response: Response) -> AgentInfo:
 
 
 @router.post("/api/logout")
-async def logout(request: Request, response: Response) -> dict[str, bool]:
+async def logout(request: Request, response: Response,
+                 avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, bool]:
+    """Sign out: this session ends on the server too (a copy of the cookie opens nothing)."""
+    services = deps.services(request)
+    try:
+        who = services.auth.agent(avatarcall_agent)
+    except Unauthenticated:
+        who = None  # signing out without a (valid) session is not an error
+    if who is not None:
+        await services.agents.revoke(who)
     response.delete_cookie(AGENT_COOKIE, httponly=True, samesite="strict",
                            secure=request.url.scheme == "https")
     return {"ok": True}
@@ -260,7 +278,9 @@ async def drop_signaling(call_id: str, body: Drop, request: Request) -> dict[str
 
 
 @router.get("/api/admin/report")
-async def admin_report(request: Request, since: float | None = None, until: float | None = None,
+async def admin_report(request: Request,
+                       since: float | None = Query(default=None, allow_inf_nan=False),
+                       until: float | None = Query(default=None, allow_inf_nan=False),
                        buckets: int = Query(default=24, ge=1, le=200),
                        avatarcall_agent: str | None = Cookie(default=None)) -> dict[str, object]:
     """The report's two tables and their series over time, from stored events (admins)."""

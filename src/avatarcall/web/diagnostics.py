@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from avatarcall.errors import TooManyRequests
+from avatarcall.services import Services
 from avatarcall.web.deps import ServicesDep
 
 router = APIRouter()
@@ -26,9 +28,20 @@ class DiagnosticAnswer(BaseModel):
     seconds: float
 
 
+def _limited(services: Services, request: Request) -> None:
+    """Anyone may run diagnostics, but not mint TURN credentials or avatars in bulk."""
+    address = f"address:{request.client.host if request.client else '-'}"
+    wait = services.diagnostics_limiter.retry_after(address)
+    if wait is not None:
+        raise TooManyRequests(f"Too many diagnostics from here. Try again in {wait} s.",
+                              retry_after=wait)
+    services.diagnostics_limiter.record(address)
+
+
 @router.get("/api/diagnostics/config")
-async def diagnostics_config(services: ServicesDep) -> dict[str, Any]:
+async def diagnostics_config(services: ServicesDep, request: Request) -> dict[str, Any]:
     """ICE servers (with fresh TURN credentials) for the checks, and what is configured."""
+    _limited(services, request)
     ice = services.calls.ice
     return {
         "ice_servers_call": ice.for_page("call", "diagnostics"),
@@ -40,7 +53,9 @@ async def diagnostics_config(services: ServicesDep) -> dict[str, Any]:
 
 
 @router.post("/api/diagnostics/avatar", response_model=DiagnosticAnswer)
-async def diagnostics_avatar(body: DiagnosticOffer, services: ServicesDep) -> DiagnosticAnswer:
+async def diagnostics_avatar(body: DiagnosticOffer, services: ServicesDep,
+                             request: Request) -> DiagnosticAnswer:
     """Answer an offer with a diagnostic avatar that speaks a test phrase and stops by itself."""
+    _limited(services, request)
     stream = await services.diagnostics.open(body.sdp, body.language)
     return DiagnosticAnswer(session=stream.session, sdp=stream.sdp, seconds=stream.seconds)

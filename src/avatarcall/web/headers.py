@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HSTS = "max-age=31536000"
 PERMISSIONS = ("camera=(self), microphone=(self), display-capture=(self), autoplay=(self), "
-               "geolocation=(), payment=(), usb=(), serial=(), bluetooth=()")
+               "geolocation=(), payment=(), usb=(), serial=()")
 
 
 def content_security_policy(frame_ancestors: str = "'self'", *, script: str = "'self'",
@@ -48,6 +48,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        api = scope.get("path", "").startswith("/api/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -56,6 +57,8 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
                 if https:
                     headers.setdefault("strict-transport-security", HSTS)
+                if api:  # tokens, TURN credentials, call records: never in a cache
+                    headers.setdefault("cache-control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ class Identity:
     admin: bool = False
     language: str | None = None  # set for a link minted by the integration API (the call is made on first use)
     signed_in_at: float = 0.0  # an agent's session: when they signed in
+    session: str | None = None  # an agent's session: its id (signing out revokes it)
 
 
 class AgentDirectory:
@@ -46,6 +48,8 @@ class AgentDirectory:
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
         self._rows: dict[str, tuple[float, Agent | None]] = {}
+        self._sessions: dict[str, tuple[float, bool]] = {}  # session id -> (read at, revoked)
+        self._revoked_here: set[str] = set()
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
@@ -56,9 +60,6 @@ class AgentDirectory:
         if agent is not None:
             self._rows.pop(name, None)  # a session starts from the row as it is now
         return agent
-
-    async def ensure(self, name: str, password: str, *, admin: bool) -> None:
-        await self._run(lambda: self.store.ensure(name, password, admin=admin))
 
     async def current(self, who: Identity) -> Identity:
         """``who`` as the agents table has it now (its role included); raise
@@ -79,8 +80,32 @@ class AgentDirectory:
         if who.signed_in_at < agent.sessions_after:
             raise SessionEnded("This session has ended (signed out everywhere, or the account "
                                "changed). Sign in again.")
+        if who.session is not None and await self._revoked(who.session, now):
+            raise SessionEnded("This session was signed out. Sign in again.")
         return Identity(Role.AGENT, agent.name, who.call_id, admin=agent.admin,
-                        signed_in_at=who.signed_in_at)
+                        signed_in_at=who.signed_in_at, session=who.session)
+
+    async def _revoked(self, session: str, now: float) -> bool:
+        if session in self._revoked_here:
+            return True
+        cached = self._sessions.get(session)
+        if cached is None or now - cached[0] > self.CACHE_SECONDS:
+            revoked = await asyncio.to_thread(self.store.is_revoked, session)
+            if len(self._sessions) > 10_000:
+                self._sessions.clear()
+            self._sessions[session] = cached = (now, revoked)
+        return cached[1]
+
+    async def revoke(self, who: Identity) -> None:
+        """End this one session (sign-out), here at once and in other processes within
+        ``CACHE_SECONDS``."""
+        if who.session is None:
+            return
+        if len(self._revoked_here) > 100_000:
+            self._revoked_here.clear()  # the database still has them
+        self._revoked_here.add(who.session)
+        expires = who.signed_in_at + AGENT_SESSION_TTL
+        await self._run(lambda: self.store.revoke_session(who.session or "", expires))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -91,7 +116,8 @@ class Authenticator:
         self._signer = signer
 
     def agent_cookie(self, name: str, admin: bool = False) -> str:
-        payload = {"kind": "agent", "name": name, "admin": admin, "iat": time.time()}
+        payload = {"kind": "agent", "name": name, "admin": admin, "iat": time.time(),
+                   "sid": secrets.token_urlsafe(12)}
         return self._signer.sign(payload, AGENT_SESSION_TTL)
 
     def customer_token(self, call_id: str, name: str, language: str | None = None) -> str:
@@ -130,8 +156,10 @@ class Authenticator:
         if not cookie:
             raise Unauthenticated("Sign in first.")
         payload = self._signer.verify(cookie, "agent")
+        session = payload.get("sid")
         return Identity(Role.AGENT, str(payload["name"]), admin=bool(payload.get("admin")),
-                        signed_in_at=float(payload.get("iat", 0.0)))
+                        signed_in_at=float(payload.get("iat", 0.0)),
+                        session=str(session) if session is not None else None)
 
 
 def require_admin(who: Identity) -> Identity:

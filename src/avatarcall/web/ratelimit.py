@@ -84,3 +84,54 @@ class AttemptLimiter:
 
     def reset(self, key: str) -> None:
         self._failures.pop(key, None)
+
+
+class SignInGuard:
+    """Failed sign-ins slow a guesser down without handing them a way to lock agents out.
+
+    - per account and address: ``per_pair`` failures in ``window``, then that address waits for
+      that account (a guesser at one address);
+    - per address: ``per_address`` failures over every account (one address spraying names), set
+      high enough that a whole team behind one NAT never meets it;
+    - per account: past ``alarm`` failures in ``window`` from anywhere (many addresses guessing
+      one account), each address gets one try at that account instead of ``per_pair``.
+
+    An agent signing in from an address that has not failed for their account always gets a
+    try: nobody else's failures lock them out.
+    """
+
+    def __init__(self, per_pair: int = 5, per_address: int = 50, alarm: int = 20,
+                 window: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._pairs = AttemptLimiter(per_pair, window, clock=clock)
+        self._pairs_alarmed = AttemptLimiter(1, window, clock=clock)
+        self._addresses = AttemptLimiter(per_address, window, clock=clock)
+        self._accounts = AttemptLimiter(alarm, window, clock=clock)
+
+    @staticmethod
+    def _pair(name: str, address: str) -> str:
+        return f"{name}\0{address}"
+
+    def retry_after(self, name: str, address: str) -> int | None:
+        """Whole seconds before this name may be tried from this address, or None."""
+        pair = self._pair(name, address)
+        waits = [self._pairs.retry_after(pair), self._addresses.retry_after(address)]
+        if self._accounts.retry_after(name) is not None:  # the account is being guessed at
+            waits.append(self._pairs_alarmed.retry_after(pair))
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def attempt(self, name: str, address: str) -> None:
+        """Count an attempt as failed before checking it (slow): a burst of parallel guesses
+        gets no more tries. :meth:`succeeded` takes it back."""
+        pair = self._pair(name, address)
+        self._pairs.record(pair)
+        self._pairs_alarmed.record(pair)
+        self._addresses.record(address)
+        self._accounts.record(name)
+
+    def succeeded(self, name: str, address: str) -> None:
+        pair = self._pair(name, address)
+        self._pairs.reset(pair)
+        self._pairs_alarmed.reset(pair)
+        self._addresses.forgive(address)
+        self._accounts.forgive(name)

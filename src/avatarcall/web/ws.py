@@ -32,6 +32,7 @@ CLOSE_TOO_BIG = 1009  # a frame over MAX_MESSAGE (uvicorn's ws_max_size closes f
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4408  # reads too slowly (outbox full), or silent past the idle timeout
+CLOSE_REPLACED = 4409  # a newer socket of the same participant took over
 CLOSE_DROPPED = 4000
 OUTBOX = 512
 MAX_MESSAGE = 64 * 1024
@@ -63,6 +64,9 @@ class Connection:
         # Telemetry is the chattiest message a page sends: a page that floods it is told so and
         # its excess is dropped; nothing else it does is slowed down.
         self.telemetry_bucket = TokenBucket(rate=5, burst=20)
+        # Fresh TURN credentials: a page asks once per credential lifetime (minutes); a few in a
+        # row are allowed (reconnects), a stream of them is not.
+        self.refresh_bucket = TokenBucket(rate=1 / 30, burst=3)
 
     def send(self, message: m.ServerMessage) -> None:
         try:
@@ -80,15 +84,20 @@ class Connection:
         self.close_code = code
         self.closing = True
 
-    def refuse(self, exc: AvatarCallError) -> None:
-        """Tell the page why, then close for good (4401: the SDK does not come back)."""
+    def refuse(self, exc: AvatarCallError, code: int = CLOSE_UNAUTHENTICATED) -> None:
+        """Tell the page why, then close for good (4401, 4409: the SDK does not come back)."""
         while not self._outbox.empty():
             self._outbox.get_nowait()
         self._outbox.put_nowait(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
         self._outbox.put_nowait(None)
-        self.close_code = CLOSE_UNAUTHENTICATED
+        self.close_code = code
         self.close_reason = exc.code
         self.closing = True
+
+    def replaced(self) -> None:
+        if not self.closing:
+            self.refuse(AvatarCallError("This call continues in another tab or window.",
+                                        code="replaced"), CLOSE_REPLACED)
 
     def admit(self) -> bool:
         """Whether the next message is within the rate; tells the page when it is not, and closes
@@ -247,6 +256,10 @@ async def _dispatch(services: Services, conn: Connection, raw: str) -> None:
                           conn.tab.role, conn.tab.id, getattr(msg, "call_id", None))
             conn.error(AvatarCallError("Something went wrong on the server."), request=msg.type)
 
+    if isinstance(msg, m.RefreshIce) and not conn.refresh_bucket.take():
+        conn.error(RateLimited("Too many credential refreshes; ask again in a minute."),
+                   request=msg.type)
+        return
     if isinstance(msg, m.Telemetry) and not conn.telemetry_bucket.take():
         services.metrics.telemetry_rejected.labels(code=RateLimited.code).inc()
         conn.error(RateLimited("Too many telemetry messages; some were dropped."), request=msg.type)

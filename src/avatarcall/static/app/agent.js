@@ -104,6 +104,11 @@ async function openConsole(name) {
   session.on('closed', ({ code, reason }) => {
     // Signed out everywhere, removed, or the account changed: back to signing in, from scratch.
     if (code === 4401) location.assign(`/agent?ended=${encodeURIComponent(reason || 'session_ended')}`);
+    if (code === 4409) { // this call was taken back by another tab of this agent
+      const note = $('avatar-error');
+      note.textContent = 'This call continues in another tab or window.';
+      note.hidden = false;
+    }
   });
   session.on('error', (msg) => {
     console.warn('[avatarcall]', msg.code, msg.message);

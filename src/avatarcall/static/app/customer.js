@@ -10,6 +10,7 @@ const FRENCH = {
   lead: 'Notre assistant virtuel vous accueille pendant qu\u2019un conseiller se libère. Votre caméra et votre micro seront utilisés.',
   start: 'Démarrer un appel vidéo', waiting: 'Un conseiller va vous répondre…', advisor: 'Conseiller',
   ended: 'L\u2019appel est terminé. Merci !',
+  replaced: 'Cet appel continue dans un autre onglet ou une autre fenêtre.',
   assistant: 'Assistant virtuel', you: 'Vous', hangup: 'Raccrocher',
 };
 
@@ -150,6 +151,13 @@ async function startCall(savedTicket = null) {
     if (['unknown_call', 'call_ended', 'token_expired', 'token_invalid'].includes(reason)) {
       forgetCall();
       call.end();
+    }
+    if (reason === 'replaced') { // the call goes on in another tab: this one lets go of it
+      call.end();
+      $('hangup').disabled = true;
+      $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
+        ? FRENCH.replaced : 'This call continues in another tab or window.';
+      for (const track of localStream.getTracks()) track.stop();
     }
   });
   session.on('call-state', (msg) => {

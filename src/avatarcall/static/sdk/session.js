@@ -8,8 +8,8 @@ import { BackoffPolicy } from './reconnect.js';
 const OUTBOX_LIMIT = 500;
 const HEARTBEAT_MS = 20_000; // the server closes a socket that is silent for 60 s
 // The server will not take us back: do not retry. 4401: not (or no longer) allowed in;
-// 4403: this page's origin may not connect.
-const CLOSE_REFUSED = new Set([4401, 4403]);
+// 4403: this page's origin may not connect; 4409: another tab is now this participant.
+const CLOSE_REFUSED = new Set([4401, 4403, 4409]);
 
 /**
  * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue", "call-started",

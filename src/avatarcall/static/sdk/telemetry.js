@@ -87,7 +87,7 @@ export class Telemetry {
     if (!this.#callId || this.#buffer.length === 0 || !this.#session.connected) return;
     while (this.#buffer.length) {
       const events = this.#buffer.splice(0, 50);
-      this.#session.send({ type: 'telemetry', call_id: this.#callId, events });
+      this.#session.send({ type: 'telemetry', call_id: this.#callId, sent_at: Date.now(), events });
     }
   }
 
@@ -109,7 +109,7 @@ export class Telemetry {
       if (avatarLink.videoHoldMs !== null) sample.playout_delay_ms = avatarLink.videoHoldMs;
       stats.push(sample);
     }
-    if (stats.length) this.#session.send({ type: 'telemetry', call_id: this.#callId, stats });
+    if (stats.length) this.#session.send({ type: 'telemetry', call_id: this.#callId, sent_at: Date.now(), stats });
   }
 
   async #summarise(link, pc) {
