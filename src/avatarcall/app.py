@@ -13,8 +13,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from avatarcall import __version__
-from avatarcall.avatar import EspeakSynthesizer, SessionConfig, SpeechSynthesizer
+from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.local import LocalAvatarControl
+from avatarcall.avatar.pool import WorkerPool
+from avatarcall.avatar.setup import session_config, synthesizer
+from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.config import Settings
 from avatarcall.errors import (
     AvatarCallError,
@@ -38,9 +41,10 @@ from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
 from avatarcall.services import Services
 from avatarcall.store import AgentStore, ApiKeyStore, CallStore, LocalCallRepository
+from avatarcall.store.apikeys import WorkerKeyStore
 from avatarcall.store.files import private_dir
 from avatarcall.tokens import TokenSigner, load_or_create_key
-from avatarcall.web import api, diagnostics, pages, ws
+from avatarcall.web import api, diagnostics, pages, workers, ws
 from avatarcall.web.headers import SecurityHeaders
 from avatarcall.web.hosts import AllowedHosts
 from avatarcall.web.identity import AgentDirectory, Authenticator
@@ -54,13 +58,21 @@ STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 40
 DB_FILE = "avatarcall.sqlite3"
 
 
-def _synthesizer(settings: Settings) -> SpeechSynthesizer:
-    """espeak-ng by default; Piper when a voice model is configured."""
-    if settings.piper_model is not None:
-        from avatarcall.avatar.speech import PiperSynthesizer
-
-        return PiperSynthesizer(settings.piper_model)
-    return EspeakSynthesizer()
+def _avatars(settings: Settings, ice: IceProvider, metrics: Metrics,
+             ) -> tuple[AvatarControl, WorkerPool | None, LocalWorkers | None]:
+    """Avatars in worker processes (the default: local ones started here, remote ones dialling
+    in), or in this process (``avatar_mode=in-process``)."""
+    if settings.avatar_mode == "in-process":
+        return LocalAvatarControl(
+            synthesizer(settings), session_config(settings), ice.for_server, observer=metrics,
+            max_sessions=settings.max_avatar_sessions,
+            peers=PeerNetworks(settings.avatar_peer_networks)), None, None
+    pool = WorkerPool(ice.for_server, max_sessions=settings.max_avatar_sessions,
+                      on_load=metrics.worker_load)
+    metrics.watch_workers(pool.workers)
+    count = settings.local_avatar_workers
+    local = LocalWorkers(count, settings.local_url, insecure=settings.tls) if count else None
+    return pool, pool, local
 
 
 @asynccontextmanager
@@ -73,19 +85,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     api_keys = await asyncio.to_thread(ApiKeyStore, settings.data_dir / DB_FILE)
     metrics = Metrics()
     ice = IceProvider.from_settings(settings)
-    avatars = LocalAvatarControl(
-        _synthesizer(settings),
-        SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
-                      bitrate=settings.avatar_bitrate,
-                      keyframe_interval=settings.avatar_keyframe_interval,
-                      character=settings.avatar_character,
-                      palette=tuple(settings.avatar_palette.items()),
-                      image_dir=settings.avatar_image_dir),
-        ice.for_server,
-        observer=metrics,
-        max_sessions=settings.max_avatar_sessions,
-        peers=PeerNetworks(settings.avatar_peer_networks),
-    )
+    avatars, pool, local_workers = _avatars(settings, ice, metrics)
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     bus = LocalPeerBus()
     calls = CallFlow(LocalCallRepository(store), bus, AsyncioScheduler(), avatars, ice, metrics,
@@ -104,10 +104,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         login_guard=SignInGuard(settings.login_attempts, settings.login_address_attempts,
                                 settings.login_alarm, settings.login_window),
         call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window),
-        diagnostics_limiter=AttemptLimiter(settings.diagnostics_per_address, 60.0))
+        diagnostics_limiter=AttemptLimiter(settings.diagnostics_per_address, 60.0),
+        worker_keys=await asyncio.to_thread(WorkerKeyStore, settings.data_dir / DB_FILE),
+        worker_pool=pool, local_workers=local_workers)
+    if local_workers is not None:
+        local_workers.start()  # they dial in (and try again) once the server listens
     try:
         yield
     finally:
+        if local_workers is not None:
+            await local_workers.stop()
         await diag.close()
         await calls.close()
         await avatars.close()
@@ -147,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(diagnostics.router)
     app.include_router(ws.router)
+    app.include_router(workers.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(SWAGGER_UI)), name="docs-assets")

@@ -24,8 +24,10 @@ def _serve(args: argparse.Namespace) -> int:
     from avatarcall.redact import uvicorn_log_config
 
     overrides: dict[str, Any] = {k: v for k, v in (
-        ("host", args.host), ("port", args.port),
+        ("host", args.host), ("port", args.port), ("avatar_workers", args.avatar_workers),
         ("tls_cert", args.tls_cert), ("tls_key", args.tls_key)) if v is not None}
+    if args.avatar_in_process:
+        overrides["avatar_mode"] = "in-process"
     if args.tls == "self-signed":
         overrides["tls_self_signed"] = True
     try:
@@ -149,9 +151,9 @@ def _apikey(args: argparse.Namespace) -> int:
 
     store = ApiKeyStore(_store(Settings(), create=args.action == "add"))
     if args.action == "list":
-        for key in store.list():
-            state = "revoked" if key.revoked_at else "live"
-            sys.stdout.write(f"{key.name}\t{state}\n")
+        for entry in store.list():
+            state = "revoked" if entry.revoked_at else "live"
+            sys.stdout.write(f"{entry.name}\t{state}\n")
         return 0
     if args.action == "revoke":
         if not store.revoke(args.name):
@@ -163,6 +165,56 @@ def _apikey(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(f"avatarcall: {exc}") from None
     sys.stderr.write(f"API key {args.name!r} (shown only now; store it as a secret):\n")
+    sys.stdout.write(f"{key}\n")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """An avatar worker: it dials in to the server and renders the avatars it is given."""
+    import asyncio
+
+    from avatarcall.avatar.setup import session_config, synthesizer
+    from avatarcall.avatar.worker import Worker
+    from avatarcall.ice.peers import PeerNetworks
+    from avatarcall.redact import uvicorn_log_config
+
+    settings = Settings()
+    logging.config.dictConfig(uvicorn_log_config(settings.log_level, settings.log_format))
+    if args.key_file:
+        lines = Path(args.key_file).read_text().splitlines()
+        key = lines[0].strip() if lines else ""
+    else:
+        key = settings.worker_key.get_secret_value() if settings.worker_key else ""
+    if not key:
+        raise SystemExit("avatarcall: give --key-file or set AVATARCALL_WORKER_KEY (make one on "
+                         "the server with: avatarcall workerkey add NAME)")
+    worker = Worker(args.server, key, synthesizer(settings), session_config(settings),
+                    worker_id=args.id, peers=PeerNetworks(settings.avatar_peer_networks),
+                    insecure=settings.worker_insecure or args.insecure,
+                    min_capacity=settings.avatar_min_capacity)
+    return 0 if asyncio.run(worker.run()) else 1
+
+
+def _workerkey(args: argparse.Namespace) -> int:
+    from avatarcall.store.apikeys import WorkerKeyStore
+
+    store = WorkerKeyStore(_store(Settings(), create=args.action == "add"))
+    if args.action == "list":
+        for entry in store.list():
+            sys.stdout.write(f"{entry.name}\t{'revoked' if entry.revoked_at else 'live'}\n")
+        return 0
+    if args.action == "revoke":
+        if not store.revoke(args.name):
+            raise SystemExit(f"avatarcall: no live worker key named {args.name!r}")
+        sys.stdout.write(f"revoked {args.name} (its workers are refused from their next "
+                         "connection)\n")
+        return 0
+    try:
+        key = store.add(args.name)
+    except ValueError as exc:
+        raise SystemExit(f"avatarcall: {exc}") from None
+    sys.stderr.write(f"worker key {args.name!r} (shown only now; give it to the worker as "
+                     "AVATARCALL_WORKER_KEY or in a --key-file):\n")
     sys.stdout.write(f"{key}\n")
     return 0
 
@@ -251,7 +303,25 @@ def main(argv: list[str] | None = None) -> int:
                        help="HTTPS with a certificate made in the data directory (LAN trials)")
     serve.add_argument("--tls-cert", type=Path, help="HTTPS: certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, help="HTTPS: private key (PEM)")
+    serve.add_argument("--avatar-workers", type=int, help="local avatar worker processes "
+                       "(default: one per core; 0: only workers on other machines)")
+    serve.add_argument("--avatar-in-process", action="store_true",
+                       help="render avatars in the server's own process (no workers)")
     serve.set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="render avatars for a server (on another machine)")
+    worker.add_argument("--server", required=True, help="the server's URL, e.g. https://calls.example.com")
+    worker.add_argument("--key-file", help="a file whose first line is the worker key "
+                        "(default: AVATARCALL_WORKER_KEY)")
+    worker.add_argument("--id", help="this worker's name (default: host-pid)")
+    worker.add_argument("--insecure", action="store_true",
+                        help="do not check the server's TLS certificate (a self-signed trial)")
+    worker.set_defaults(func=_worker)
+    workerkey = sub.add_parser("workerkey", help="keys avatar workers dial in with")
+    workerkey_sub = workerkey.add_subparsers(dest="action", required=True)
+    workerkey_sub.add_parser("add", help="make a key and print it (once)").add_argument("name")
+    workerkey_sub.add_parser("revoke", help="revoke a key").add_argument("name")
+    workerkey_sub.add_parser("list", help="names and whether they are live")
+    workerkey.set_defaults(func=_workerkey)
     agent = sub.add_parser("agent", help="agents who may sign in")
     agent_sub = agent.add_subparsers(dest="action", required=True)
     agent_add = agent_sub.add_parser(

@@ -87,6 +87,20 @@ class Settings(BaseSettings):
     avatar_size: int = Field(default=512, ge=128, le=1280)
     avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)
     avatar_keyframe_interval: float = Field(default=2.0, gt=0)
+    avatar_mode: Literal["workers", "in-process"] = Field(
+        default="workers", description="workers: avatars render in worker processes (local ones "
+        "started by serve, remote ones dialling in); in-process: in the server's own process")
+    avatar_workers: int | None = Field(
+        default=None, ge=0, description="local avatar worker processes (default: one per core; "
+        "0: remote workers only)")
+    avatar_min_capacity: int = Field(
+        default=1, ge=1, description="avatar sessions each worker admits whatever it measures "
+        "(past its measured capacity, frames may come late instead of the call waiting)")
+    worker_key: SecretStr | None = Field(
+        default=None, description="avatarcall worker: the key it dials in with "
+        "(avatarcall workerkey add NAME)")
+    worker_insecure: bool = Field(
+        default=False, description="avatarcall worker: do not check the server's TLS certificate")
     max_avatar_sessions: int = Field(
         default=0, ge=0, description="avatar sessions rendered at once (0: no limit); beyond, a "
         "call's pages show the local animation until a session is free (see bench avatar)")
@@ -221,6 +235,19 @@ class Settings(BaseSettings):
         if self.public_base_url:
             names.append(urlsplit(self.public_base_url).hostname or "")
         return [n for n in names if n]
+
+    @property
+    def local_url(self) -> str:
+        """Where this server is reached from this machine (its own avatar workers dial it)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def local_avatar_workers(self) -> int:
+        if self.avatar_mode == "in-process":
+            return 0
+        return os.cpu_count() or 1 if self.avatar_workers is None else self.avatar_workers
 
     @property
     def public_url(self) -> str:

@@ -127,6 +127,18 @@ class AvatarBusy(AvatarUnavailable):
     code = "avatar_busy"
 
 
+class AvatarWorkerLost(AvatarUnavailable):
+    """The worker process that rendered this avatar went away (it starts again elsewhere)."""
+
+    code = "avatar_worker_lost"
+
+
+class AvatarMoved(AvatarUnavailable):
+    """The avatar moves to another worker (its own drains)."""
+
+    code = "avatar_moved"
+
+
 class AvatarCrashed(AvatarCallError):
     code = "avatar_crashed"
     retryable = True

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from avatarcall.avatar.pool import WorkerInfo
+    from avatarcall.avatar.wire import Load
 
 # Seconds: from loopback (tens of ms) to the report's timeouts (30 s, 90 s).
 CONNECT_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 15, 30, 60, 90)
@@ -75,5 +82,41 @@ class Metrics:
         self.live_calls.set(live)
         self.waiting_calls.set(waiting)
 
+    def worker_load(self, worker: str, load: Load) -> None:
+        """A worker's report: its frame costs and late frames join this server's figures."""
+        for ms in load.render_ms:
+            self.render_ms.observe(ms)
+        for ms in load.encode_ms:
+            self.encode_ms.observe(ms)
+        if load.late_frames:
+            self.late_frames.inc(load.late_frames)
+
+    def watch_workers(self, workers: Callable[[], Iterable[WorkerInfo]]) -> None:
+        """Per-worker gauges, read at scrape time (a worker that left has none)."""
+        self.registry.register(_WorkerCollector(workers))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _WorkerCollector(Collector):
+    def __init__(self, workers: Callable[[], Iterable[WorkerInfo]]) -> None:
+        self._workers = workers
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        sessions = GaugeMetricFamily("avatarcall_worker_sessions",
+                                     "Avatar sessions per worker", labels=["worker"])
+        capacity = GaugeMetricFamily("avatarcall_worker_capacity", "Avatar sessions a worker "
+                                     "can keep at its frame rate (measured live)",
+                                     labels=["worker"])
+        frame = GaugeMetricFamily("avatarcall_worker_frame_ms", "A worker's median render + "
+                                  "encode time per frame (ms)", labels=["worker"])
+        draining = GaugeMetricFamily("avatarcall_worker_draining", "1 while a worker drains",
+                                     labels=["worker"])
+        for w in self._workers():
+            sessions.add_metric([w.id], w.sessions)
+            capacity.add_metric([w.id], w.capacity)
+            if w.frame_ms is not None:
+                frame.add_metric([w.id], w.frame_ms)
+            draining.add_metric([w.id], 1.0 if w.state == "draining" else 0.0)
+        yield from (sessions, capacity, frame, draining)

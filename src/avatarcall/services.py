@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from avatarcall.avatar.control import AvatarControl
+from avatarcall.avatar.pool import WorkerPool
+from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.config import Settings
 from avatarcall.flow.bus import LocalPeerBus
 from avatarcall.flow.call_flow import CallFlow
 from avatarcall.flow.diagnostics import DiagnosticSessions
 from avatarcall.metrics import Metrics
 from avatarcall.store import ApiKeyStore, CallStore
+from avatarcall.store.apikeys import WorkerKeyStore
 from avatarcall.web.identity import AgentDirectory, Authenticator
 from avatarcall.web.ratelimit import AttemptLimiter, SignInGuard
 
@@ -31,3 +34,6 @@ class Services:
     login_guard: SignInGuard
     call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
     diagnostics_limiter: AttemptLimiter  # diagnostics requests per client address
+    worker_keys: WorkerKeyStore
+    worker_pool: WorkerPool | None = None  # None: avatars render in this process
+    local_workers: LocalWorkers | None = None

@@ -20,7 +20,7 @@ from avatarcall.testing.server import Server, start_server
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # What a plain ``pip install avatarcall`` lacks: the bench extra and the test tools.
-HIDDEN = ("playwright", "pytest", "hypothesis", "schemathesis", "websockets")
+HIDDEN = ("playwright", "pytest", "hypothesis", "schemathesis")
 BLOCKER = f"""
 import sys
 class _PlainInstall:
@@ -54,7 +54,7 @@ def test_the_blocker_hides_the_extras(plain: dict[str, str]) -> None:
 
 # The README's commands, each run below from a plain install (a new one needs its test here).
 TESTED = {"serve", "agent add", "apikey add", "turn-config", "diagnose", "bench calls",
-          "bench avatar", "bench lipsync", "bench recovery"}
+          "bench avatar", "bench lipsync", "bench recovery", "worker", "workerkey add"}
 
 
 def test_the_readme_commands_are_the_ones_tested_here() -> None:
@@ -146,7 +146,21 @@ def test_turn_config_prints_all_or_nothing(plain: dict[str, str], tmp_path: Path
     assert avatarcall(plain, "turn-config", "--realm", "r", "--secret", "x").returncode != 0
 
 
+def test_a_worker_runs_from_a_plain_install(plain: dict[str, str], server: Server) -> None:
+    """(tests/integration/test_workers.py has a worker render for a server; here, that it
+    starts from a plain install and says what is wrong in one line.)"""
+    keyless = avatarcall(plain, "worker", "--server", server.url)
+    assert keyless.returncode != 0 and "AVATARCALL_WORKER_KEY" in keyless.stderr
+    assert len(keyless.stderr.strip().splitlines()) == 1
+    refused = avatarcall({**plain, "AVATARCALL_WORKER_KEY": "awk_not-a-key"}, "worker",
+                         "--server", server.url)
+    assert refused.returncode != 0 and "refused" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    made = avatarcall(plain, "workerkey", "add", "machine-b")
+    assert made.returncode == 0 and made.stdout.startswith("awk_")
+
+
 def test_help_is_plain_text(plain: dict[str, str]) -> None:
-    for args in ([], ["turn-config"], ["agent"], ["bench"], ["diagnose"]):
+    for args in ([], ["turn-config"], ["agent"], ["bench"], ["diagnose"], ["worker"]):
         result = avatarcall(plain, *args, "--help")
         assert result.returncode == 0 and "``" not in result.stdout, args

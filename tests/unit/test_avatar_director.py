@@ -175,3 +175,19 @@ async def test_after_the_call_the_agents_preview_goes_off_and_the_customer_hears
     await agent.send({"type": "call.end", "call_id": call.id})
     assert (call.id, Role.AGENT.value) not in h.avatars.viewers
     assert h.avatars.said[-1][2] is True  # the goodbye waits for the customer to watch
+
+
+@pytest.mark.parametrize("code", ["avatar_worker_lost", "avatar_moved"])
+async def test_an_avatar_whose_worker_went_away_starts_again_at_once(code: str) -> None:
+    h = FlowHarness()
+    call, customer, agent = await h.in_call()
+    epoch = h.avatars.epoch(call.id)
+    for _ in range(5):  # not the avatar's fault: no limit, no delay
+        h.avatars.fail(call.id, code)
+        await h.pump()
+    new = h.avatars.epoch(call.id)
+    assert new is not None and new != epoch
+    assert customer.last(m.AvatarViewChanged).epoch == new
+    assert agent.last(m.AvatarViewChanged).epoch == new
+    assert not customer.outlet.of(m.AvatarFailed)  # the pages just follow the new epoch
+    assert h.timeline(call.id).count("avatar.failed") == 5

@@ -15,7 +15,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from avatarcall.errors import AvatarMoved, AvatarWorkerLost
+
 Fault = Literal["crash", "stop"]
+# Failures that are not the avatar's: its worker went away or drains. Start it again at once.
+RESTART_AT_ONCE = frozenset({AvatarWorkerLost.code, AvatarMoved.code})
 
 
 @dataclass(frozen=True)

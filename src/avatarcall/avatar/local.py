@@ -83,12 +83,13 @@ class LocalAvatarControl:
         while True:
             yield await self._events.get()
 
-    async def start(self, key: str, language: str) -> int:
+    async def start(self, key: str, language: str, *, epoch: int | None = None) -> int:
+        """``epoch``: the one a worker's server chose (epochs are the server's); else a new one."""
         await self.stop(key)
         load = self.load()
         if load.capacity is not None and load.sessions >= load.capacity:
             raise AvatarBusy("Every avatar this server can render is in use.")
-        epoch = next(self._epoch_counter)
+        epoch = next(self._epoch_counter) if epoch is None else epoch
         session = AvatarSession(key, epoch, language, self._synth, self._executor,
                                 self._config, self._session_failed, self._observer,
                                 audio_executor=self._audio_executor)
@@ -123,20 +124,25 @@ class LocalAvatarControl:
         if session is not None and session.voice_attached:
             session.detach_voice()
 
-    async def answer(self, key: str, epoch: int, viewer: str, sdp: str, *, audience: bool) -> str:
+    async def answer(self, key: str, epoch: int, viewer: str, sdp: str, *, audience: bool,
+                     ice_servers: list[IceServer] | None = None) -> str:
+        """``ice_servers``: what this link uses (a worker gets them from its server with fresh
+        TURN credentials); else this process's own."""
         slot = (key, viewer)
         seq = self._offer_seq[slot] = self._offer_seq.get(slot, 0) + 1
         try:
             async with self._offer_locks.setdefault(slot, asyncio.Lock()):
                 if self._offer_seq.get(slot) != seq:
                     raise Superseded("A newer avatar offer from this page replaced this one.")
-                return await self._answer(key, epoch, viewer, sdp, audience)
+                return await self._answer(key, epoch, viewer, sdp, audience,
+                                          self._ice() if ice_servers is None else ice_servers)
         finally:
             if self._offer_seq.get(slot) == seq:  # the newest offer is done: nothing waits
                 del self._offer_seq[slot]
                 self._offer_locks.pop(slot, None)
 
-    async def _answer(self, key: str, epoch: int, viewer: str, sdp: str, audience: bool) -> str:
+    async def _answer(self, key: str, epoch: int, viewer: str, sdp: str, audience: bool,
+                      ice_servers: list[IceServer]) -> str:
         session = self._sessions.get(key)
         if session is None or session.closed or session.epoch != epoch:
             raise AvatarUnavailable("This avatar is not running any more; wait for the next one.")
@@ -148,7 +154,7 @@ class LocalAvatarControl:
         if old is not None:
             await old.close()
         link, answer = await AvatarLink.answer(
-            session, viewer, audience, sdp, self._ice(), self._link_state,
+            session, viewer, audience, sdp, ice_servers, self._link_state,
             accept_voice=self._voice_from.get(key) == viewer)
         if session.closed:  # stopped while we answered: the link must not outlive it
             await link.close()

@@ -13,6 +13,7 @@ import logging
 from typing import Literal
 
 from avatarcall.avatar.control import (
+    RESTART_AT_ONCE,
     AvatarControl,
     AvatarEvent,
     AvatarFailed,
@@ -169,11 +170,16 @@ class AvatarDirector:
         if self._epochs.get(call.id) == event.epoch:
             del self._epochs[call.id]
         log.warning("avatar failed call=%s epoch=%s code=%s", call.id, event.epoch, event.code)
+        await self._repo.add_event(call.id, AvatarFailedEntry(code=event.code, epoch=event.epoch))
+        if event.code in RESTART_AT_ONCE:
+            # Not the avatar's fault (its worker went away or drains): a new one now, and the
+            # pages just follow the new epoch (they show "reconnecting" meanwhile).
+            await self.restart(call, by_agent=False)
+            return
         for role in Role:
             await self._bus.send(call.id, role, m.AvatarFailed(
                 call_id=call.id, epoch=event.epoch, code=event.code, message=event.message,
                 retryable=event.retryable))
-        await self._repo.add_event(call.id, AvatarFailedEntry(code=event.code, epoch=event.epoch))
         count = self._restarts.get(call.id, 0)
         if event.code == "avatar_crashed" and count < AUTO_RESTARTS:
             self._restarts[call.id] = count + 1

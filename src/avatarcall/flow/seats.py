@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from avatarcall.avatar.control import AvatarControl
-from avatarcall.errors import AvatarBusy
+from avatarcall.errors import AvatarUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class AvatarSeats:
         line if ``wait``, else :class:`AvatarBusy`."""
         try:
             epoch = await self._avatars.start(key, language)
-        except AvatarBusy:
+        except AvatarUnavailable:  # busy, or no worker could start it just now
             if not wait:
                 raise
             if key not in self._line:

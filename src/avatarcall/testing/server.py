@@ -71,6 +71,9 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
         # documentation-range address): the refused ranges have their own test.
         "AVATARCALL_AVATAR_PEER_NETWORKS": '["0.0.0.0/0", "::/0"]',
         "AVATARCALL_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]',
+        # Tests run several calls at once on a machine busy with browsers: every worker takes a
+        # few avatars whatever it measures (the capacity line has its own tests).
+        "AVATARCALL_AVATAR_MIN_CAPACITY": "6",
         **env,
     }
     command = [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -84,9 +87,12 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1, verify=tls is None).status_code == 200:
+            health = httpx.get(f"{url}/healthz", timeout=1, verify=tls is None)
+            # Ready once its own avatar workers have dialled in (a test's first call gets one).
+            if health.status_code == 200 and health.json().get("workers_ready", True):
                 return Server(url, data_dir, process, log)
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not start in 30 s")

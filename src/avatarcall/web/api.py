@@ -126,7 +126,18 @@ async def healthz(request: Request) -> dict[str, object]:
     services = deps.services(request)
     load = services.avatars.load()
     calls = [c for c in await services.calls.repo.live() if c.state is not CallState.ENDED]
-    return {"ok": True, "calls": len(calls), "avatar_sessions": load.sessions}
+    health: dict[str, object] = {"ok": True, "calls": len(calls), "avatar_sessions": load.sessions,
+                                 "avatar_capacity": load.capacity,
+                                 "avatar_mode": services.settings.avatar_mode}
+    if services.worker_pool is not None:
+        workers = services.worker_pool.workers()
+        health["workers"] = [asdict(w) for w in workers]
+        local = services.local_workers
+        pids = local.pids() if local is not None else set()
+        # Every local worker this server started has dialled in (remote ones come and go).
+        health["workers_ready"] = len(pids & {w.pid for w in workers if w.pid}) >= (
+            local.count if local is not None else 0)
+    return health
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -1,0 +1,26 @@
+"""An avatar's parts as the settings describe them (the server and its workers read the same
+``AVATARCALL_AVATAR_*`` settings)."""
+
+from __future__ import annotations
+
+from avatarcall.avatar.session import SessionConfig
+from avatarcall.avatar.speech import EspeakSynthesizer, SpeechSynthesizer
+from avatarcall.config import Settings
+
+
+def session_config(settings: Settings) -> SessionConfig:
+    return SessionConfig(size=settings.avatar_size, fps=settings.avatar_fps,
+                         bitrate=settings.avatar_bitrate,
+                         keyframe_interval=settings.avatar_keyframe_interval,
+                         character=settings.avatar_character,
+                         palette=tuple(settings.avatar_palette.items()),
+                         image_dir=settings.avatar_image_dir)
+
+
+def synthesizer(settings: Settings) -> SpeechSynthesizer:
+    """espeak-ng by default; Piper when a voice model is configured."""
+    if settings.piper_model is not None:
+        from avatarcall.avatar.speech import PiperSynthesizer
+
+        return PiperSynthesizer(settings.piper_model)
+    return EspeakSynthesizer()
