@@ -23,7 +23,7 @@ from avatarcall.avatar.control import (
     ViewerLinkChanged,
 )
 from avatarcall.avatar.links import AvatarLink
-from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfig
+from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfig, SessionParts
 from avatarcall.avatar.speech import SpeechSynthesizer
 from avatarcall.config import IceServer
 from avatarcall.errors import AvatarBusy, AvatarCallError, AvatarUnavailable
@@ -44,7 +44,7 @@ class LocalAvatarControl:
     def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
                  ice_servers: Callable[[], list[IceServer]], *, workers: int | None = None,
                  observer: FrameObserver | None = None, max_sessions: int = 0,
-                 peers: PeerNetworks | None = None) -> None:
+                 peers: PeerNetworks | None = None, warm: int = 1) -> None:
         self.max_sessions = max_sessions  # 0: no limit
         self._synth = synthesizer
         self._config = config
@@ -63,6 +63,9 @@ class LocalAvatarControl:
         self._offer_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._offer_seq: dict[tuple[str, str], int] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self._warm = warm  # sessions' parts kept made ahead
+        self._spares: list[SessionParts] = []
+        self._refilling: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[AvatarEvent] = asyncio.Queue()
         # Epochs never repeat, not even across a server restart: a page holding an old epoch
         # always learns that its avatar session is gone.
@@ -90,12 +93,35 @@ class LocalAvatarControl:
         if load.capacity is not None and load.sessions >= load.capacity:
             raise AvatarBusy("Every avatar this server can render is in use.")
         epoch = next(self._epoch_counter) if epoch is None else epoch
+        parts = self._spares.pop() if self._spares else await asyncio.get_running_loop(
+        ).run_in_executor(self._executor, SessionParts.build, self._config)
+        self._refill()
         session = AvatarSession(key, epoch, language, self._synth, self._executor,
                                 self._config, self._session_failed, self._observer,
-                                audio_executor=self._audio_executor)
+                                audio_executor=self._audio_executor, parts=parts)
         self._sessions[key] = session
         session.start()
         return epoch
+
+    def prepare(self) -> None:
+        """Make the warm sessions' parts now (in the background), before the first start."""
+        self._refill()
+
+    def _refill(self) -> None:
+        """Keep ``warm`` sessions' parts made ahead (off the event loop), so a start is quick."""
+        if self._refilling is not None or len(self._spares) >= self._warm:
+            return
+
+        async def refill() -> None:
+            loop = asyncio.get_running_loop()
+            try:
+                while len(self._spares) < self._warm:
+                    self._spares.append(await loop.run_in_executor(
+                        self._executor, SessionParts.build, self._config))
+            finally:
+                self._refilling = None
+
+        self._refilling = asyncio.get_running_loop().create_task(refill())
 
     async def stop(self, key: str) -> None:
         session = self._sessions.pop(key, None)
@@ -205,6 +231,9 @@ class LocalAvatarControl:
                                                   link.viewer.id, state))
 
     async def close(self) -> None:
+        if self._refilling is not None:
+            self._refilling.cancel()
+            await asyncio.gather(self._refilling, return_exceptions=True)
         for key in list(self._sessions):
             await self.stop(key)
         if self._closing:

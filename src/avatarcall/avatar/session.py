@@ -21,7 +21,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder, SharedVp8Encoder
 from avatarcall.avatar.motion import FacePose, IdleMotion
-from avatarcall.avatar.renderer import make_renderer
+from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
 from avatarcall.avatar.timeline import SpeechTimeline
 from avatarcall.avatar.tracks import FanoutAudioTrack, PacketVideoTrack, Sound
@@ -44,6 +44,24 @@ class SessionConfig:
     character: str = "ava"
     palette: tuple[tuple[str, str], ...] = ()
     image_dir: Path | None = None
+
+
+@dataclass
+class SessionParts:
+    """What a session draws and encodes with: slow to make (fonts, a pixel buffer, codecs), so
+    made ahead, off the event loop, and handed to a session when it starts (a warm start)."""
+
+    renderer: Renderer
+    video: SharedVp8Encoder
+    audio: SharedOpusEncoder
+
+    @classmethod
+    def build(cls, config: SessionConfig) -> SessionParts:
+        """Blocking (CPU): call it in an executor."""
+        renderer = make_renderer(config.character, config.size, dict(config.palette) or None,
+                                 config.image_dir)
+        return cls(renderer, SharedVp8Encoder(config.size, config.size, config.bitrate),
+                   SharedOpusEncoder())
 
 
 @dataclass
@@ -93,6 +111,7 @@ class AvatarSession:
         on_failure: FailureHandler,
         observer: FrameObserver | None = None,
         audio_executor: Executor | None = None,
+        parts: SessionParts | None = None,
     ) -> None:
         self.call_id = call_id
         self.epoch = epoch
@@ -105,10 +124,10 @@ class AvatarSession:
         self._audio_executor = audio_executor or executor
         self._on_failure = on_failure
         self._observer = observer
-        self._renderer = make_renderer(config.character, config.size, dict(config.palette) or None,
-                                       config.image_dir)
-        self._encoder = SharedVp8Encoder(config.size, config.size, config.bitrate)
-        self._audio_encoder = SharedOpusEncoder()
+        parts = parts or SessionParts.build(config)
+        self._renderer = parts.renderer
+        self._encoder = parts.video
+        self._audio_encoder = parts.audio
         self._interruptions = 0
         self._motion = IdleMotion(seed=hash((call_id, epoch)) & 0xFFFF)
         self._timeline = SpeechTimeline()

@@ -103,6 +103,7 @@ class Worker:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibrate")
         self.meter.calibrated_ms = await loop.run_in_executor(executor, calibrate, self.config)
         executor.shutdown()
+        self.control.prepare()
         log.info("avatar worker %s: %.1f ms a frame, room for %d session(s)", self.id,
                  self.meter.calibrated_ms, self.meter.capacity(0))
         attempt = 0

@@ -71,9 +71,9 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
         # documentation-range address): the refused ranges have their own test.
         "AVATARCALL_AVATAR_PEER_NETWORKS": '["0.0.0.0/0", "::/0"]',
         "AVATARCALL_ALLOWED_HOSTS": '["127.0.0.1", "localhost"]',
-        # Tests run several calls at once on a machine busy with browsers: every worker takes a
-        # few avatars whatever it measures (the capacity line has its own tests).
-        "AVATARCALL_AVATAR_MIN_CAPACITY": "6",
+        # Tests leave many calls waiting at once on a machine busy with browsers: every worker
+        # takes their avatars whatever it measures (capacity and its line have their own tests).
+        "AVATARCALL_AVATAR_MIN_CAPACITY": "200",
         **env,
     }
     command = [sys.executable, "-m", "avatarcall", "serve", "--host", "127.0.0.1", "--port", str(port)]
