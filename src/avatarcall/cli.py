@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     diagnose.set_defaults(func=_diagnose)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync"])
-    bench.add_argument("--max-sessions", type=int, default=12, help="avatar: ramp limit")
+    bench.add_argument("--max-sessions", type=int, default=24, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 (A/V runs)")
     bench.add_argument("--chromium", help="the browser to drive (default: /usr/bin/chromium, or "
                        "AVATARCALL_CHROMIUM)")
