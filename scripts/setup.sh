@@ -14,6 +14,10 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
 if [ "$want_test" = 1 ]; then
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   command -v turnserver >/dev/null || packages+=(coturn)
+  # several nodes: the tests start these servers themselves, in directories of their own
+  command -v redis-server >/dev/null || packages+=(redis-server)
+  command -v haproxy >/dev/null || packages+=(haproxy)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
   fc-list 2>/dev/null | grep -qi dejavu || packages+=(fonts-dejavu-core)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then

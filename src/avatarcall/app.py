@@ -43,6 +43,7 @@ from avatarcall.services import Services
 from avatarcall.store import AgentStore, ApiKeyStore, CallStore, LocalCallRepository
 from avatarcall.store.apikeys import WorkerKeyStore
 from avatarcall.store.files import private_dir
+from avatarcall.store.postgres import PostgresCallStore
 from avatarcall.tokens import TokenSigner, load_or_create_key
 from avatarcall.web import api, diagnostics, pages, workers, ws
 from avatarcall.web.headers import SecurityHeaders
@@ -79,7 +80,9 @@ def _avatars(settings: Settings, ice: IceProvider, metrics: Metrics,
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     private_dir(settings.data_dir)
-    store = CallStore(settings.data_dir / DB_FILE)
+    store: CallStore | PostgresCallStore = (
+        PostgresCallStore(settings.database_url.get_secret_value()) if settings.database_url
+        else CallStore(settings.data_dir / DB_FILE))
     await store.open()
     agents = AgentDirectory(await asyncio.to_thread(AgentStore, settings.data_dir / DB_FILE))
     api_keys = await asyncio.to_thread(ApiKeyStore, settings.data_dir / DB_FILE)
@@ -106,7 +109,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window),
         diagnostics_limiter=AttemptLimiter(settings.diagnostics_per_address, 60.0),
         worker_keys=await asyncio.to_thread(WorkerKeyStore, settings.data_dir / DB_FILE),
-        worker_pool=pool, local_workers=local_workers)
+        worker_pool=pool, local_workers=local_workers,
+        readiness={"database": store.ping})
     if local_workers is not None:
         local_workers.start()  # they dial in (and try again) once the server listens
     try:

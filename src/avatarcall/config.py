@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_format: Literal["plain", "json"] = Field(default="plain", description="plain or JSON lines")
+    # --- several nodes (README: deployment) ---
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:6379/0: calls, queue, tabs and signaling shared "
+        "by every node; unset: all in this process")
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://user:password@host/db: call records and "
+        "timelines; unset: SQLite in the data directory")
+    node_id: str | None = Field(
+        default=None, description="this node's name among several (default: host-pid)")
     # --- security (docs/security.md) ---
     tls_cert: Path | None = Field(default=None, description="TLS certificate chain (PEM)")
     tls_key: Path | None = Field(default=None, description="TLS private key (PEM)")

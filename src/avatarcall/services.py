@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.pool import WorkerPool
@@ -15,6 +17,7 @@ from avatarcall.flow.diagnostics import DiagnosticSessions
 from avatarcall.metrics import Metrics
 from avatarcall.store import ApiKeyStore, CallStore
 from avatarcall.store.apikeys import WorkerKeyStore
+from avatarcall.store.postgres import PostgresCallStore
 from avatarcall.web.identity import AgentDirectory, Authenticator
 from avatarcall.web.ratelimit import AttemptLimiter, SignInGuard
 
@@ -22,7 +25,7 @@ from avatarcall.web.ratelimit import AttemptLimiter, SignInGuard
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    store: CallStore
+    store: CallStore | PostgresCallStore
     avatars: AvatarControl
     bus: LocalPeerBus
     calls: CallFlow
@@ -35,5 +38,7 @@ class Services:
     call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
     diagnostics_limiter: AttemptLimiter  # diagnostics requests per client address
     worker_keys: WorkerKeyStore
+    readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
+    draining: asyncio.Event = field(default_factory=asyncio.Event)  # SIGTERM: no new sockets
     worker_pool: WorkerPool | None = None  # None: avatars render in this process
     local_workers: LocalWorkers | None = None

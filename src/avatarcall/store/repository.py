@@ -7,6 +7,7 @@ default, :class:`~avatarcall.store.memory.MemoryRecords` in the flow's unit test
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ class LocalCallRepository:
         self.records = records
         self._calls: dict[str, Call] = {}
         self._claimed: set[str] = set()  # ids being inserted (checked against the records)
+        self._saving: dict[str, asyncio.Lock] = {}
 
     async def get(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
@@ -60,13 +62,15 @@ class LocalCallRepository:
                                   f"written from {call.version})")
         stored = replace(call, version=call.version + 1)
         self._calls[call.id] = stored
-        # Saves reach the records in the order of the versions: the store runs its statements
-        # one after the other, in the order they were handed over (here, synchronously).
-        await self.records.save_call(stored)
+        # Saves reach the records in the order of the versions: the lock is taken right after
+        # the swap (nothing awaited between), and an asyncio lock serves its waiters in order.
+        async with self._saving.setdefault(call.id, asyncio.Lock()):
+            await self.records.save_call(stored)
         return stored
 
     async def forget(self, call_id: str) -> None:
         self._calls.pop(call_id, None)
+        self._saving.pop(call_id, None)
 
     async def live(self) -> list[Call]:
         return sorted(self._calls.values(), key=lambda c: c.created_at)

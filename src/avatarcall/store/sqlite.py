@@ -89,6 +89,10 @@ class CallStore:
 
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
 
+    async def ping(self) -> None:
+        """Raises unless the database answers (``/readyz``)."""
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
     async def close(self) -> None:
         if self._db is None:
             self._executor.shutdown(wait=False)

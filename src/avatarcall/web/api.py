@@ -140,6 +140,25 @@ async def healthz(request: Request) -> dict[str, object]:
     return health
 
 
+@router.get("/readyz")
+async def readyz(request: Request, response: Response) -> dict[str, object]:
+    """Whether this node can serve (for load balancers): its database, and Redis when several
+    nodes share one. ``/healthz`` says whether it is alive, and never depends on either."""
+    services = deps.services(request)
+    checks: dict[str, str] = {}
+    for name, ping in services.readiness.items():
+        try:
+            await asyncio.wait_for(ping(), 2.0)
+            checks[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 (any failure means: not ready)
+            checks[name] = f"{type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values()) and not services.draining.is_set()
+    if services.draining.is_set():
+        checks["node"] = "draining"
+    response.status_code = 200 if ready else 503
+    return {"ready": ready, **checks}
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     """Prometheus exposition."""
