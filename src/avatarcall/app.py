@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from avatarcall import __version__
 from avatarcall.avatar.control import AvatarControl
@@ -18,6 +23,13 @@ from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.pool import WorkerPool
 from avatarcall.avatar.setup import session_config, synthesizer
 from avatarcall.avatar.supervisor import LocalWorkers
+from avatarcall.cluster import (
+    Node,
+    RedisCallRepository,
+    RedisPeerBus,
+    RedisScheduler,
+    RoutedAvatarControl,
+)
 from avatarcall.config import Settings
 from avatarcall.errors import (
     AvatarCallError,
@@ -35,6 +47,7 @@ from avatarcall.errors import (
 from avatarcall.flow.bus import LocalPeerBus
 from avatarcall.flow.call_flow import CallFlow
 from avatarcall.flow.diagnostics import DiagnosticSessions
+from avatarcall.flow.ports import CallRepository, Scheduler
 from avatarcall.flow.scheduler import AsyncioScheduler
 from avatarcall.ice.peers import PeerNetworks
 from avatarcall.ice.provider import IceProvider
@@ -90,8 +103,28 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     ice = IceProvider.from_settings(settings)
     avatars, pool, local_workers = _avatars(settings, ice, metrics)
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
-    bus = LocalPeerBus()
-    calls = CallFlow(LocalCallRepository(store), bus, AsyncioScheduler(), avatars, ice, metrics,
+    readiness: dict[str, Callable[[], Awaitable[object]]] = {"database": store.ping}
+    node: Node | None = None
+    repo: CallRepository
+    bus: LocalPeerBus | RedisPeerBus
+    scheduler: Scheduler
+    if settings.redis_url is not None:  # one of several nodes: the shared state is in Redis
+        # A connection that Redis dropped (a restart) is made again on the next command.
+        redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5,
+                               health_check_interval=10,
+                               retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
+                               retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        node = Node(redis, settings.node_id)
+        await node.start()
+        repo, bus, scheduler = RedisCallRepository(redis, store), RedisPeerBus(node), \
+            RedisScheduler(redis)
+        avatars = RoutedAvatarControl(node, avatars)
+        readiness["redis"] = redis.ping
+        readiness["channel"] = node.listening
+        log.info("node %s: calls, tabs and timers shared through Redis", node.id)
+    else:
+        repo, bus, scheduler = LocalCallRepository(store), LocalPeerBus(), AsyncioScheduler()
+    calls = CallFlow(repo, bus, scheduler, avatars, ice, metrics,
                      waiting_grace=settings.waiting_grace_seconds,
                      after_call=settings.after_call_seconds,
                      relay_only=settings.ice_relay_only,
@@ -109,8 +142,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window),
         diagnostics_limiter=AttemptLimiter(settings.diagnostics_per_address, 60.0),
         worker_keys=await asyncio.to_thread(WorkerKeyStore, settings.data_dir / DB_FILE),
-        worker_pool=pool, local_workers=local_workers,
-        readiness={"database": store.ping})
+        worker_pool=pool, local_workers=local_workers, readiness=readiness)
     if local_workers is not None:
         local_workers.start()  # they dial in (and try again) once the server listens
     try:
@@ -119,8 +151,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         if local_workers is not None:
             await local_workers.stop()
         await diag.close()
+        app.state.services.draining.set()
         await calls.close()
         await avatars.close()
+        if node is not None:
+            await node.close()
+            await node.redis.aclose()
         await store.close()
         agents.close()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.pool import WorkerPool
 from avatarcall.avatar.supervisor import LocalWorkers
+from avatarcall.cluster.bus import RedisPeerBus
 from avatarcall.config import Settings
 from avatarcall.flow.bus import LocalPeerBus
 from avatarcall.flow.call_flow import CallFlow
@@ -27,7 +28,7 @@ class Services:
     settings: Settings
     store: CallStore | PostgresCallStore
     avatars: AvatarControl
-    bus: LocalPeerBus
+    bus: LocalPeerBus | RedisPeerBus
     calls: CallFlow
     diagnostics: DiagnosticSessions
     auth: Authenticator

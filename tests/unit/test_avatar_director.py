@@ -43,12 +43,12 @@ async def test_each_mode_tells_both_pages_what_their_slot_shows(
 async def test_switching_modes_ten_times_keeps_one_session_and_only_tells_changes() -> None:
     h = FlowHarness()
     call, customer, agent = await h.in_call(during="beside")
-    epoch = h.avatars.epoch(call.id)
+    epoch = h.avatars.current(call.id)
     customer.clear()
     for during in ["overlay", "beside", "as-agent", "off", "beside"] * 2:
         await _plan(agent, call.id, during)
     await _plan(agent, call.id, "beside")  # no change: nothing sent
-    assert h.avatars.epoch(call.id) == epoch and h.avatars.started.count(call.id) == 1
+    assert h.avatars.current(call.id) == epoch and h.avatars.started.count(call.id) == 1
     assert [v.view for v in customer.views()] == ["overlay", "stream", "stream", "off",
                                                    "stream"] * 2
     assert (await h.call()).state.value == "connected"
@@ -67,7 +67,7 @@ async def test_the_agent_makes_the_avatar_speak_and_only_the_length_is_recorded(
 async def test_offers_are_answered_for_the_current_epoch_only() -> None:
     h = FlowHarness()
     call, customer = await h.customer()
-    epoch = h.avatars.epoch(call.id)
+    epoch = h.avatars.current(call.id)
     assert await customer.send({"type": "avatar.offer", "call_id": call.id, "epoch": epoch,
                                 "sdp": "v=0 offer"}) is None
     assert customer.last(m.AvatarAnswer).epoch == epoch
@@ -81,7 +81,7 @@ async def test_a_crashed_avatar_is_told_to_both_pages_and_restarted_a_few_times(
     h = FlowHarness()
     call, customer, agent = await h.in_call()
     for attempt in range(AUTO_RESTARTS + 1):
-        epoch = h.avatars.epoch(call.id)
+        epoch = h.avatars.current(call.id)
         h.avatars.fail(call.id)
         await h.pump()
         for page in (customer, agent):
@@ -89,16 +89,16 @@ async def test_a_crashed_avatar_is_told_to_both_pages_and_restarted_a_few_times(
             assert (failed.epoch, failed.code, failed.retryable) == (epoch, "avatar_crashed", True)
         await h.advance(1.0)
         if attempt < AUTO_RESTARTS:
-            new = h.avatars.epoch(call.id)
+            new = h.avatars.current(call.id)
             assert new is not None and new != epoch
             assert customer.last(m.AvatarViewChanged).epoch == new
-    assert call.id not in h.avatars.running  # past the automatic restarts: the agent's button
+    assert call.id not in h.avatars.live  # past the automatic restarts: the agent's button
     assert h.timeline(call.id).count("avatar.failed") == AUTO_RESTARTS + 1
     assert h.timeline(call.id).count("avatar.restarted") == AUTO_RESTARTS
     assert await agent.send({"type": "avatar.say", "call_id": call.id,
                              "text": "allo"}) == "avatar_unavailable"
     assert await agent.send({"type": "avatar.restart", "call_id": call.id}) is None
-    assert h.avatars.epoch(call.id) is not None
+    assert h.avatars.current(call.id) is not None
     assert (await h.call()).state.value == "connected"  # the call never noticed
 
 
@@ -117,7 +117,7 @@ async def test_past_capacity_a_call_waits_in_line_with_the_local_animation() -> 
     h = FlowHarness(capacity=1)
     first, first_page = await h.customer("Ann")
     second, second_page = await h.customer("Bob")
-    assert first.id in h.avatars.running and second.id not in h.avatars.running
+    assert first.id in h.avatars.live and second.id not in h.avatars.live
     assert second_page.last(m.AvatarViewChanged).view == "overlay"
     agent = await h.agent()
     await agent.send({"type": "call.accept", "call_id": second.id})
@@ -128,9 +128,9 @@ async def test_past_capacity_a_call_waits_in_line_with_the_local_animation() -> 
                              "text": "hi"}) == "avatar_busy"
     await first_page.send({"type": "call.end", "call_id": first.id})  # Ann leaves the queue
     await first_page.leave()
-    assert second.id in h.avatars.running  # the freed avatar went to the call in line
+    assert second.id in h.avatars.live  # the freed avatar went to the call in line
     assert second_page.last(m.AvatarViewChanged).view == "stream"
-    assert agent.last(m.AvatarViewChanged).epoch == h.avatars.epoch(second.id)
+    assert agent.last(m.AvatarViewChanged).epoch == h.avatars.current(second.id)
 
 
 async def test_a_diagnostic_avatar_that_ends_serves_the_calls_in_line() -> None:
@@ -141,7 +141,7 @@ async def test_a_diagnostic_avatar_that_ends_serves_the_calls_in_line() -> None:
     assert page.last(m.AvatarViewChanged).view == "overlay"
     await h.diagnostics.close_one(stream.session)
     await h.pump()
-    assert call.id in h.avatars.running
+    assert call.id in h.avatars.live
     assert page.last(m.AvatarViewChanged).view == "stream"
     assert h.avatars.texts(call.id)  # the greeting it had missed
 
@@ -166,7 +166,7 @@ async def test_forgetting_a_call_cancels_its_avatar_restart() -> None:
     await h.advance(AFTER_CALL)  # forgotten
     assert h.scheduler.pending(call.id) == set()
     await h.advance(120)
-    assert h.avatars.running == {} and h.avatars.started.count(call.id) == 1
+    assert h.avatars.live == {} and h.avatars.started.count(call.id) == 1
 
 
 async def test_after_the_call_the_agents_preview_goes_off_and_the_customer_hears_goodbye() -> None:
@@ -181,13 +181,31 @@ async def test_after_the_call_the_agents_preview_goes_off_and_the_customer_hears
 async def test_an_avatar_whose_worker_went_away_starts_again_at_once(code: str) -> None:
     h = FlowHarness()
     call, customer, agent = await h.in_call()
-    epoch = h.avatars.epoch(call.id)
+    epoch = h.avatars.current(call.id)
     for _ in range(5):  # not the avatar's fault: no limit, no delay
         h.avatars.fail(call.id, code)
         await h.pump()
-    new = h.avatars.epoch(call.id)
+    new = h.avatars.current(call.id)
     assert new is not None and new != epoch
     assert customer.last(m.AvatarViewChanged).epoch == new
     assert agent.last(m.AvatarViewChanged).epoch == new
     assert not customer.outlet.of(m.AvatarFailed)  # the pages just follow the new epoch
     assert h.timeline(call.id).count("avatar.failed") == 5
+
+
+async def test_an_avatar_gone_unseen_starts_again_when_a_page_comes_or_offers() -> None:
+    """With several nodes, an avatar can vanish with its node and no event: a page that comes
+    back, or offers for it, brings a new one."""
+    h = FlowHarness()
+    call, _ = await h.customer()
+    epoch = h.avatars.current(call.id)
+    del h.avatars.live[call.id]  # its node died: no failure event reaches anyone
+    again = await h.connect(Role.CUSTOMER, "Zoé", call.id)
+    new = h.avatars.current(call.id)
+    assert new is not None and new != epoch
+    assert again.last(m.AvatarViewChanged).epoch == new
+    del h.avatars.live[call.id]
+    assert await again.send({"type": "avatar.offer", "call_id": call.id, "epoch": new,
+                             "sdp": "v=0 offer"}) == "avatar_unavailable"
+    assert h.avatars.current(call.id) not in (None, new)
+    assert again.last(m.AvatarViewChanged).epoch == h.avatars.current(call.id)

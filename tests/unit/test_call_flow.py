@@ -18,7 +18,7 @@ async def test_a_customer_waits_with_the_avatar_and_agents_see_the_queue() -> No
     welcome = customer.last(m.Welcome)
     assert welcome.role is Role.CUSTOMER and welcome.call.state is CallState.WAITING
     view = customer.last(m.AvatarViewChanged)
-    assert view.view == "stream" and view.epoch == h.avatars.epoch(call.id) and view.voice == "tts"
+    assert view.view == "stream" and view.epoch == h.avatars.current(call.id) and view.voice == "tts"
     assert h.avatars.said == [(call.id, ("Bonjour et bienvenue ! Un conseiller va vous répondre "
                                "dans un instant. Merci de patienter."), True)]
     assert [i.customer for i in lobby.last(m.QueueUpdate).items] == ["Zoé"]
@@ -96,7 +96,7 @@ async def test_the_agent_hangs_up_the_avatar_concludes_then_everything_is_forgot
     assert h.avatars.texts(call.id)[-1] == "Merci pour votre appel. Au revoir, et bonne journée !"
     assert customer.last(m.AvatarViewChanged).view == "stream"
     await h.advance(AFTER_CALL)
-    assert await h.repo.get(call.id) is None and call.id not in h.avatars.running
+    assert await h.repo.get(call.id) is None and call.id not in h.avatars.live
     assert h.scheduler.pending(call.id) == set()
     assert (await h.repo.record(call.id)).state is CallState.ENDED  # the record stays
 
@@ -106,7 +106,7 @@ async def test_with_no_conclusion_the_avatar_stops_when_the_call_ends() -> None:
     call, customer, _agent = await h.in_call(after="off")
     await customer.send({"type": "call.end", "call_id": call.id})
     assert (await h.call()).end_reason == "customer_hung_up"
-    assert call.id not in h.avatars.running
+    assert call.id not in h.avatars.live
     assert customer.last(m.AvatarViewChanged).view == "off"
 
 
@@ -120,7 +120,7 @@ async def test_a_customer_gone_past_the_grace_period_is_abandoned() -> None:
     await h.advance(1)
     abandoned = await h.call()
     assert abandoned.state is CallState.ENDED and abandoned.end_reason == "customer_left"
-    assert call.id not in h.avatars.running
+    assert call.id not in h.avatars.live
     assert lobby.last(m.QueueUpdate).items == []
 
 
@@ -132,7 +132,7 @@ async def test_a_customer_back_within_the_grace_period_keeps_the_call() -> None:
     again = await h.connect(Role.CUSTOMER, "Zoé", call.id)
     await h.advance(WAITING_GRACE)
     assert (await h.call()).state is CallState.WAITING
-    assert again.last(m.AvatarViewChanged).epoch == h.avatars.epoch(call.id)
+    assert again.last(m.AvatarViewChanged).epoch == h.avatars.current(call.id)
 
 
 async def test_a_newer_tab_of_the_customer_takes_over_and_the_old_ones_close_changes_nothing() -> None:
@@ -211,7 +211,7 @@ async def test_calls_come_back_after_a_restart_and_end_if_nobody_returns() -> No
     on, _, _ = await h.in_call()
     later = FlowHarness(records=h.records)  # a new process over the same records
     assert await later.flow.restore() == 2
-    assert set(later.avatars.running) == {waiting.id, on.id}
+    assert set(later.avatars.live) == {waiting.id, on.id}
     assert later.avatars.said == []  # no second greeting
     await later.advance(WAITING_GRACE)
     assert {c.state for c in await later.repo.live()} == {CallState.ENDED}

@@ -92,3 +92,14 @@ def test_new_call_waits_with_its_customer() -> None:
     assert call.customer.joined_at == call.created_at == 100.0
     assert call.agent is None
     assert call.id != Call.new("fr", "Zoé", now=100.0).id
+
+
+def test_a_call_goes_through_plain_data_unchanged() -> None:
+    from dataclasses import replace
+
+    from avatarcall.calls import AfterMode, AvatarPlan, DuringMode, Participant, Role
+
+    call = replace(Call.new("fr", "Zoé", now=100.0).moved(E.AGENT_ACCEPTED, now=101.0),
+                   agent=Participant(Role.AGENT, "alice", 101.0), version=7,
+                   plan=AvatarPlan(during=DuringMode.AS_AGENT, after=AfterMode.OFF))
+    assert Call.from_dict(call.to_dict()) == call

@@ -69,6 +69,12 @@ class AvatarControl(Protocol):
     async def stop(self, key: str) -> None:
         """Stop the avatar of ``key`` and close its viewers' links (nothing if none)."""
 
+    async def epoch(self, key: str) -> int | None:
+        """The epoch of ``key``'s running avatar, or None."""
+
+    async def running(self) -> list[tuple[str, int]]:
+        """(key, epoch) of every avatar running here."""
+
     async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
         """Speak, cutting off what it was saying; ``when_watched``: once the audience's link is
         up (a greeting). Raises :class:`~avatarcall.errors.AvatarUnavailable` if not running."""

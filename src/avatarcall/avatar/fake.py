@@ -25,7 +25,7 @@ from avatarcall.errors import AvatarBusy, AvatarUnavailable, BadSdp
 class FakeAvatarControl:
     def __init__(self, capacity: int | None = None) -> None:
         self.capacity = capacity
-        self.running: dict[str, int] = {}  # key -> epoch
+        self.live: dict[str, int] = {}  # key -> epoch
         self.languages: dict[str, str] = {}
         self.said: list[tuple[str, str, bool]] = []  # (key, text, when_watched)
         self.voices: dict[str, str | None] = {}
@@ -35,8 +35,15 @@ class FakeAvatarControl:
         self._events: asyncio.Queue[AvatarEvent] = asyncio.Queue()
         self._epochs = itertools.count(1)
 
-    def epoch(self, key: str) -> int | None:
-        return self.running.get(key)
+    async def epoch(self, key: str) -> int | None:
+        return self.live.get(key)
+
+    async def running(self) -> list[tuple[str, int]]:
+        return list(self.live.items())
+
+    def current(self, key: str) -> int | None:
+        """(for tests, without awaiting)"""
+        return self.live.get(key)
 
     def texts(self, key: str) -> list[str]:
         return [text for k, text, _ in self.said if k == key]
@@ -45,15 +52,15 @@ class FakeAvatarControl:
 
     async def start(self, key: str, language: str) -> int:
         await self.stop(key)
-        if self.capacity is not None and len(self.running) >= self.capacity:
+        if self.capacity is not None and len(self.live) >= self.capacity:
             raise AvatarBusy("Every avatar this server can render is in use.")
-        epoch = self.running[key] = next(self._epochs)
+        epoch = self.live[key] = next(self._epochs)
         self.languages[key] = language
         self.started.append(key)
         return epoch
 
     async def stop(self, key: str) -> None:
-        epoch = self.running.pop(key, None)
+        epoch = self.live.pop(key, None)
         self.voices.pop(key, None)
         for slot in [s for s in self.viewers if s[0] == key]:
             del self.viewers[slot]
@@ -61,7 +68,7 @@ class FakeAvatarControl:
             self._events.put_nowait(SlotFreed(key, epoch))
 
     async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
-        if key not in self.running:
+        if key not in self.live:
             raise AvatarUnavailable("This avatar is not running.")
         self.said.append((key, text, when_watched))
 
@@ -72,7 +79,7 @@ class FakeAvatarControl:
         self.voices[key] = viewer
 
     async def answer(self, key: str, epoch: int, viewer: str, sdp: str, *, audience: bool) -> str:
-        if self.running.get(key) != epoch:
+        if self.live.get(key) != epoch:
             raise AvatarUnavailable("This avatar is not running any more; wait for the next one.")
         if not sdp.startswith("v=0"):
             raise BadSdp("the avatar offer could not be read")
@@ -83,7 +90,7 @@ class FakeAvatarControl:
         self.viewers.pop((key, viewer), None)
 
     async def fault(self, key: str, kind: Fault) -> int:
-        epoch = self.running.get(key)
+        epoch = self.live.get(key)
         if epoch is None:
             raise AvatarUnavailable("This avatar is not running.")
         self.fail(key, "avatar_crashed" if kind == "crash" else "avatar_stopped")
@@ -94,11 +101,11 @@ class FakeAvatarControl:
             yield await self._events.get()
 
     def load(self) -> AvatarLoad:
-        return AvatarLoad(sessions=len(self.running), viewers=len(self.viewers),
+        return AvatarLoad(sessions=len(self.live), viewers=len(self.viewers),
                           capacity=self.capacity)
 
     async def close(self) -> None:
-        for key in list(self.running):
+        for key in list(self.live):
             await self.stop(key)
 
     # --- what tests make happen ---------------------------------------------------------
@@ -112,7 +119,7 @@ class FakeAvatarControl:
 
     def fail(self, key: str, code: str = "avatar_crashed") -> None:
         """The session of ``key`` fails, as a crash of its render loop would."""
-        epoch = self.running.pop(key)
+        epoch = self.live.pop(key)
         for slot in [s for s in self.viewers if s[0] == key]:
             del self.viewers[slot]
         self._events.put_nowait(AvatarFailed(key, epoch, code, "The avatar stopped unexpectedly.",
@@ -120,4 +127,4 @@ class FakeAvatarControl:
         self._events.put_nowait(SlotFreed(key, epoch))
 
     def link_state(self, key: str, viewer: str, state: str) -> None:
-        self._events.put_nowait(ViewerLinkChanged(key, self.running[key], viewer, state))
+        self._events.put_nowait(ViewerLinkChanged(key, self.live[key], viewer, state))

@@ -133,6 +133,13 @@ class LocalAvatarControl:
                 await session.close()
                 self._events.put_nowait(SlotFreed(key, session.epoch))
 
+    async def running(self) -> list[tuple[str, int]]:
+        return [(key, s.epoch) for key, s in self._sessions.items() if not s.closed]
+
+    async def epoch(self, key: str) -> int | None:
+        session = self._sessions.get(key)
+        return session.epoch if session is not None and not session.closed else None
+
     async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
         self._live(key).say(text, when_watched=when_watched)
 

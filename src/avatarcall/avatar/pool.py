@@ -286,6 +286,13 @@ class WorkerPool:
                 log.info("avatar stop on worker %s: %s", lease.worker, exc.message)
         self._events.put_nowait(SlotFreed(key, lease.epoch))
 
+    async def running(self) -> list[tuple[str, int]]:
+        return [(key, lease.epoch) for key, lease in self._leases.items()]
+
+    async def epoch(self, key: str) -> int | None:
+        lease = self._leases.get(key)
+        return lease.epoch if lease is not None else None
+
     async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
         worker, _ = self._holder(key)
         await self._call(worker, self._command("say", key, text=text, when_watched=when_watched))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
-from avatarcall.calls.plan import AvatarPlan
+from avatarcall.calls.plan import AfterMode, AvatarPlan, DuringMode
 from avatarcall.calls.state import CallEvent, CallState, apply
 
 
@@ -49,6 +50,27 @@ class Call:
     def new(language: str, customer_name: str, now: float, call_id: str | None = None) -> Call:
         return Call(id=call_id or new_call_id(), language=language, created_at=now,
                     customer=Participant(Role.CUSTOMER, customer_name, now))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON), as shared between nodes."""
+        people = {p.role.value: {"name": p.name, "joined_at": p.joined_at}
+                  for p in (self.customer, self.agent) if p is not None}
+        return {"id": self.id, "language": self.language, "created_at": self.created_at,
+                "state": self.state.value, "during": self.plan.during.value,
+                "after": self.plan.after.value, "people": people, "ended_at": self.ended_at,
+                "end_reason": self.end_reason, "version": self.version}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Call:
+        people = {Role(role): Participant(Role(role), p["name"], p["joined_at"])
+                  for role, p in data["people"].items()}
+        return Call(id=data["id"], language=data["language"], created_at=data["created_at"],
+                    state=CallState(data["state"]),
+                    plan=AvatarPlan(during=DuringMode(data["during"]),
+                                    after=AfterMode(data["after"])),
+                    customer=people.get(Role.CUSTOMER), agent=people.get(Role.AGENT),
+                    ended_at=data["ended_at"], end_reason=data["end_reason"],
+                    version=data["version"])
 
     def moved(self, event: CallEvent, now: float, reason: str | None = None) -> Call:
         """The call after ``event`` (itself if the state does not change); raises

@@ -6,6 +6,7 @@ closes; the flow only ever names tabs and participants.
 
 from __future__ import annotations
 
+import uuid
 from typing import Protocol
 
 from avatarcall.calls.models import Role
@@ -45,6 +46,21 @@ class LocalPeerBus:
 
     def tab_count(self) -> int:
         return len(self._tabs)
+
+    def new_tab_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def close_tab(self, tab: str) -> None:
+        entry = self._tabs.get(tab)
+        if entry is not None:
+            entry[1].close()
+
+    def replace_tab(self, tab: str) -> None:
+        """Another tab (on another node) is now this one's participant."""
+        entry = self._tabs.get(tab)
+        if entry is not None:
+            entry[1].replaced()
+        self._call_of.pop(tab, None)
 
     # --- PeerBus --------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ class CallFlow:
         self.scorecard = Scorecard(self._outcome)
         self.telemetry = TelemetrySink(repo, metrics, self.scorecard)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.counts = (0, 0)  # (calls on, waiting) as last counted: what /healthz shows
         metrics.watch(sessions=lambda: avatars.load().sessions,
                       viewers=lambda: avatars.load().viewers)
 
@@ -96,11 +97,14 @@ class CallFlow:
         """Take back unfinished calls from the records (after a restart); how many."""
         calls = await self.repo.unfinished()
         for call in calls:
-            await self.director.open(call, greet=False)
+            # With several nodes, another one may be serving it: only what is missing is done.
+            if await self.director.missing(call):
+                await self.director.open(call, greet=False)
             # Nobody is connected yet: the pages have this long to come back.
-            self.scheduler.at(call.id, Timer.GRACE, self.waiting_grace)
-            if call.agent is not None:
-                self.scheduler.at(call.id, Timer.AGENT_GRACE, self.waiting_grace)
+            if not await self.bus.present(call.id, Role.CUSTOMER):
+                await self.scheduler.at(call.id, Timer.GRACE, self.waiting_grace)
+            if call.agent is not None and not await self.bus.present(call.id, Role.AGENT):
+                await self.scheduler.at(call.id, Timer.AGENT_GRACE, self.waiting_grace)
         await self._count()
         return len(calls)
 
@@ -114,9 +118,10 @@ class CallFlow:
                 "A call with this id exists already.")
         await self.repo.add_event(call.id, StateEntry(call.state))
         await self.director.open(call, greet=True)
-        self.scheduler.at(call.id, Timer.GRACE, self.waiting_grace)
+        await self.scheduler.at(call.id, Timer.GRACE, self.waiting_grace)
         log.info("call created call=%s language=%s", call.id, language)
         await self._queue_changed()
+        await self._count()
         return call
 
     async def open_invite(self, call_id: str, customer_name: str, language: str) -> Call:
@@ -141,7 +146,7 @@ class CallFlow:
         return decisions.require(await self.repo.get(call_id), call_id)
 
     async def waiting_count(self) -> int:
-        return sum(1 for c in await self.repo.live() if c.state is CallState.WAITING)
+        return (await self.repo.counts())[1]
 
     async def _decide(self, call_id: str, decide: Callable[[Call], Decision]) -> Decision:
         """Decide on the newest call, write it, carry the changes out."""
@@ -193,18 +198,18 @@ class CallFlow:
         if tab.role is Role.CUSTOMER:
             call = await self.get(call_id or "")
             await self.bus.bind(tab.id, call.id, Role.CUSTOMER)
-            self.scheduler.cancel(call.id, Timer.GRACE)
+            await self.scheduler.cancel(call.id, Timer.GRACE)
         else:
             call = await self.repo.get(call_id) if call_id else None
             if call is None or not decisions.resumable(call, tab.name):
                 call = None
             else:
                 await self.bus.bind(tab.id, call.id, Role.AGENT)
-                self.scheduler.cancel(call.id, Timer.AGENT_GRACE)
+                await self.scheduler.cancel(call.id, Timer.AGENT_GRACE)
                 log.info("agent resumed call=%s agent=%s", call.id, tab.name)
         await self._welcome(tab, call)
         if tab.role is Role.AGENT:
-            await self.bus.send_tab(tab.id, projection.queue(await self.repo.live()))
+            await self.bus.send_tab(tab.id, projection.queue(await self.repo.waiting()))
         if call is not None:
             if is_active(call.state):
                 await self.bus.send_tab(tab.id, self._started(call, tab.role))
@@ -223,9 +228,9 @@ class CallFlow:
             if call.state is CallState.ENDED:
                 await self.director.release(call_id)  # nobody is left to conclude to
             else:
-                self.scheduler.at(call_id, Timer.GRACE, self.waiting_grace)
+                await self.scheduler.at(call_id, Timer.GRACE, self.waiting_grace)
         elif is_active(call.state):
-            self.scheduler.at(call_id, Timer.AGENT_GRACE, self.waiting_grace)
+            await self.scheduler.at(call_id, Timer.AGENT_GRACE, self.waiting_grace)
 
     async def drop(self, call_id: str, role: Role) -> bool:
         """Close a participant's signaling connection, as a network cut would (drills, tests)."""
@@ -311,7 +316,7 @@ class CallFlow:
             c, tab.name, agent_in=agent_in, now=now, during=msg.during, after=msg.after))
         call = decision.call
         await self.bus.bind(tab.id, call.id, Role.AGENT)  # first: the agent hears the changes too
-        self.scheduler.cancel(call.id, Timer.GRACE)
+        await self.scheduler.cancel(call.id, Timer.GRACE)
         await self._carry_out(decision)
         for role in Role:
             await self.bus.send(call.id, role, self._started(call, role))
@@ -326,9 +331,9 @@ class CallFlow:
         agent_tab = await self.bus.holder(call.id, Role.AGENT)
         await self.bus.unbind(call.id, Role.AGENT)
         if agent_tab is not None:  # back in the lobby
-            await self.bus.send_tab(agent_tab, projection.queue(await self.repo.live()))
+            await self.bus.send_tab(agent_tab, projection.queue(await self.repo.waiting()))
         await self.director.ended(call, await self.bus.present(call.id, Role.CUSTOMER))
-        self.scheduler.at(call.id, Timer.AFTER, self.after_call)
+        await self.scheduler.at(call.id, Timer.AFTER, self.after_call)
         await self._queue_changed()
 
     # --- timers -------------------------------------------------------------------------
@@ -355,7 +360,7 @@ class CallFlow:
 
     async def _forget(self, call_id: str) -> None:
         """An ended call leaves the working set (its record stays), with all its timers."""
-        self.scheduler.cancel_call(call_id)
+        await self.scheduler.cancel_call(call_id)
         await self.director.forget(call_id)
         self.scorecard.forget(call_id)
         for role in Role:
@@ -366,12 +371,11 @@ class CallFlow:
     # --- the lobby and the numbers ---------------------------------------------------------
 
     async def _queue_changed(self) -> None:
-        await self.bus.to_agents(projection.queue(await self.repo.live()))
+        await self.bus.to_agents(projection.queue(await self.repo.waiting()))
 
     async def _count(self) -> None:
-        calls = await self.repo.live()
-        self.metrics.calls(live=sum(1 for c in calls if is_active(c.state)),
-                           waiting=sum(1 for c in calls if c.state is CallState.WAITING))
+        active, waiting = self.counts = await self.repo.counts()
+        self.metrics.calls(live=active, waiting=waiting)
 
     def _outcome(self, call_id: str, scenario: str, outcome: str) -> None:
         log.info("outcome call=%s scenario=%s outcome=%s", call_id, scenario, outcome)

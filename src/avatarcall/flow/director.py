@@ -52,12 +52,13 @@ class AvatarDirector:
         self._metrics = metrics
         self._restart_delay = restart_delay
         self.seats = AvatarSeats(avatars)
-        self._epochs: dict[str, int] = {}  # the running session of each call
         self._views: dict[tuple[str, Role], View] = {}
         self._restarts: dict[str, int] = {}
 
-    def epoch(self, call_id: str) -> int | None:
-        return self._epochs.get(call_id)
+    async def epoch(self, call_id: str) -> int | None:
+        """The epoch of the call's running avatar (the avatars know; with several nodes, any
+        of them may have started it)."""
+        return await self._avatars.epoch(call_id)
 
     # --- the call's phases --------------------------------------------------------------
 
@@ -67,15 +68,26 @@ class AvatarDirector:
             await self._avatars.say(call.id, phrase("greeting", call.language), when_watched=True)
 
     async def page_joined(self, call: Call, role: Role) -> None:
-        """A page of the call is (back) on: it is told what its slot shows, even if unchanged."""
+        """A page of the call is (back) on: it is told what its slot shows, even if unchanged.
+        An avatar that should be there and is not (it went with a node that died) starts again."""
         self._views.pop((call.id, role), None)
+        if await self.missing(call):
+            await self.restart(call, by_agent=False)
+            return
         await self.show(call)
+
+    async def missing(self, call: Call) -> bool:
+        """Whether the call should have an avatar and has none (nor a place in line)."""
+        wants = customer_view(call.state, call.plan) is AvatarView.STREAM
+        return (wants and not self.seats.in_line(call.id)
+                and await self.epoch(call.id) is None
+                and not (call.state is CallState.ENDED and call.plan.after is AfterMode.OFF))
 
     async def ended(self, call: Call, customer_present: bool) -> None:
         """The call ended: the agent's preview goes; the avatar concludes, or stops."""
         await self._avatars.drop_viewer(call.id, Role.AGENT.value)
         if call.plan.after is AfterMode.CONCLUSION and customer_present:
-            epoch = self._epochs.get(call.id)
+            epoch = await self.epoch(call.id)
             if epoch is None:
                 epoch = await self._take(call)
             if epoch is not None:
@@ -87,7 +99,6 @@ class AvatarDirector:
 
     async def release(self, call_id: str) -> None:
         """The call needs no avatar any more (nobody is left to see it)."""
-        self._epochs.pop(call_id, None)
         await self.seats.release(call_id)
 
     async def forget(self, call_id: str) -> None:
@@ -99,7 +110,7 @@ class AvatarDirector:
     # --- what the agent asks -------------------------------------------------------------
 
     async def say(self, call: Call, text: str) -> None:
-        if call.id not in self._epochs:
+        if await self.epoch(call.id) is None:
             if self.seats.in_line(call.id):
                 raise AvatarBusy("Every avatar is in use; this call gets one as soon as one is free.")
             raise AvatarUnavailable("The avatar is not running; restart it first.")
@@ -117,8 +128,13 @@ class AvatarDirector:
         await self.show(call)
 
     async def answer(self, call: Call, role: Role, epoch: int, sdp: str) -> str:
-        return await self._avatars.answer(call.id, epoch, role.value, sdp,
-                                          audience=role is Role.CUSTOMER)
+        try:
+            return await self._avatars.answer(call.id, epoch, role.value, sdp,
+                                              audience=role is Role.CUSTOMER)
+        except AvatarUnavailable:
+            if await self.missing(call):  # it went away unseen: a new one, the page follows
+                await self.restart(call, by_agent=False)
+            raise
 
     async def fault(self, call_id: str, kind: Fault) -> int:
         return await self._avatars.fault(call_id, kind)
@@ -127,7 +143,7 @@ class AvatarDirector:
 
     async def show(self, call: Call) -> None:
         """Tell each page of the call what its avatar slot shows now (only when it changed)."""
-        epoch = self._epochs.get(call.id)
+        epoch = await self.epoch(call.id)
         voice: Voice = "agent" if agent_voice(call.state, call.plan) else "tts"
         if epoch is not None:
             await self._avatars.use_voice(call.id, Role.AGENT.value if voice == "agent" else None)
@@ -167,8 +183,6 @@ class AvatarDirector:
         call = await self._repo.get(event.key)
         if call is None:
             return
-        if self._epochs.get(call.id) == event.epoch:
-            del self._epochs[call.id]
         log.warning("avatar failed call=%s epoch=%s code=%s", call.id, event.epoch, event.code)
         await self._repo.add_event(call.id, AvatarFailedEntry(code=event.code, epoch=event.epoch))
         if event.code in RESTART_AT_ONCE:
@@ -183,7 +197,7 @@ class AvatarDirector:
         count = self._restarts.get(call.id, 0)
         if event.code == "avatar_crashed" and count < AUTO_RESTARTS:
             self._restarts[call.id] = count + 1
-            self._scheduler.at(call.id, Timer.AVATAR_RESTART, self._restart_delay)
+            await self._scheduler.at(call.id, Timer.AVATAR_RESTART, self._restart_delay)
 
     async def _serve_line(self) -> None:
         """An avatar is free: the calls in line get theirs, oldest first."""
@@ -204,10 +218,6 @@ class AvatarDirector:
     async def _take(self, call: Call) -> int | None:
         queued = self.seats.in_line(call.id)
         epoch = await self.seats.take(call.id, call.language, wait=True)
-        if epoch is None:
-            self._epochs.pop(call.id, None)
-            if not queued:
-                self._metrics.errors.labels(source="server", code=AvatarBusy.code).inc()
-        else:
-            self._epochs[call.id] = epoch
+        if epoch is None and not queued:
+            self._metrics.errors.labels(source="server", code=AvatarBusy.code).inc()
         return epoch

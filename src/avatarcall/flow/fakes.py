@@ -23,13 +23,13 @@ class ManualScheduler:
         self.now = 0.0
         self._due: dict[tuple[str, Timer], float] = {}
 
-    def at(self, call_id: str, timer: Timer, delay: float) -> None:
+    async def at(self, call_id: str, timer: Timer, delay: float) -> None:
         self._due[(call_id, timer)] = self.now + delay
 
-    def cancel(self, call_id: str, timer: Timer) -> None:
+    async def cancel(self, call_id: str, timer: Timer) -> None:
         self._due.pop((call_id, timer), None)
 
-    def cancel_call(self, call_id: str) -> None:
+    async def cancel_call(self, call_id: str) -> None:
         for key in [k for k in self._due if k[0] == call_id]:
             del self._due[key]
 

@@ -47,6 +47,12 @@ class CallRepository(Protocol):
     async def live(self) -> list[Call]:
         """The working set, oldest first."""
 
+    async def waiting(self) -> list[Call]:
+        """The calls waiting for an agent, oldest first (the queue)."""
+
+    async def counts(self) -> tuple[int, int]:
+        """(calls on: connecting, connected or reconnecting; calls waiting)."""
+
     async def unfinished(self) -> list[Call]:
         """Calls not ended, from the records, back in the working set (after a restart)."""
 
@@ -99,13 +105,14 @@ class Fired:
 
 
 class Scheduler(Protocol):
-    """Timers per call; one of each kind per call (setting it again replaces it)."""
+    """Timers per call; one of each kind per call (setting it again replaces it). With several
+    nodes, a timer fires on exactly one of them."""
 
-    def at(self, call_id: str, timer: Timer, delay: float) -> None: ...
+    async def at(self, call_id: str, timer: Timer, delay: float) -> None: ...
 
-    def cancel(self, call_id: str, timer: Timer) -> None: ...
+    async def cancel(self, call_id: str, timer: Timer) -> None: ...
 
-    def cancel_call(self, call_id: str) -> None:
+    async def cancel_call(self, call_id: str) -> None:
         """Every timer of the call (it is forgotten)."""
 
     def fired(self) -> AsyncIterator[Fired]:

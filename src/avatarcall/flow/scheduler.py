@@ -13,8 +13,8 @@ class AsyncioScheduler:
         self._handles: dict[tuple[str, Timer], asyncio.TimerHandle] = {}
         self._fired: asyncio.Queue[Fired] = asyncio.Queue()
 
-    def at(self, call_id: str, timer: Timer, delay: float) -> None:
-        self.cancel(call_id, timer)
+    async def at(self, call_id: str, timer: Timer, delay: float) -> None:
+        self._drop(call_id, timer)
         loop = asyncio.get_running_loop()
         self._handles[(call_id, timer)] = loop.call_later(delay, self._fire, call_id, timer)
 
@@ -22,14 +22,17 @@ class AsyncioScheduler:
         self._handles.pop((call_id, timer), None)
         self._fired.put_nowait(Fired(call_id, timer))
 
-    def cancel(self, call_id: str, timer: Timer) -> None:
+    async def cancel(self, call_id: str, timer: Timer) -> None:
+        self._drop(call_id, timer)
+
+    async def cancel_call(self, call_id: str) -> None:
+        for call, timer in [k for k in self._handles if k[0] == call_id]:
+            self._drop(call, timer)
+
+    def _drop(self, call_id: str, timer: Timer) -> None:
         handle = self._handles.pop((call_id, timer), None)
         if handle is not None:
             handle.cancel()
-
-    def cancel_call(self, call_id: str) -> None:
-        for call, timer in [k for k in self._handles if k[0] == call_id]:
-            self.cancel(call, timer)
 
     def pending(self, call_id: str) -> set[Timer]:
         return {timer for call, timer in self._handles if call == call_id}

@@ -321,3 +321,12 @@ ServerMessage = (
     | AvatarFailed
     | ErrorMessage
 )
+
+
+_server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(
+    Annotated[ServerMessage, Field(discriminator="type")])
+
+
+def parse_server_message(raw: str | bytes) -> ServerMessage:
+    """A server message as another node sent it (trusted: it was made by a model here)."""
+    return _server_adapter.validate_json(raw)

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from avatarcall.calls.journal import Entry
 from avatarcall.calls.models import Call
-from avatarcall.calls.state import CallState
+from avatarcall.calls.state import CallState, is_active
 from avatarcall.errors import UnknownCall, VersionConflict
 
 
@@ -74,6 +74,14 @@ class LocalCallRepository:
 
     async def live(self) -> list[Call]:
         return sorted(self._calls.values(), key=lambda c: c.created_at)
+
+    async def waiting(self) -> list[Call]:
+        return [c for c in await self.live() if c.state is CallState.WAITING]
+
+    async def counts(self) -> tuple[int, int]:
+        states = [c.state for c in self._calls.values()]
+        return (sum(1 for s in states if is_active(s)),
+                sum(1 for s in states if s is CallState.WAITING))
 
     async def unfinished(self) -> list[Call]:
         for call in await self.records.unfinished_calls():

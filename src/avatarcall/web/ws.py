@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Coroutine
 from typing import Any
 
@@ -165,7 +164,7 @@ async def signaling(ws: WebSocket, token: str | None = None, resume: str | None 
     except AvatarCallError as exc:
         await _refuse(ws, exc, CLOSE_UNAUTHENTICATED)
         return
-    tab = Tab(id=uuid.uuid4().hex, role=who.role, name=who.name)
+    tab = Tab(id=services.bus.new_tab_id(), role=who.role, name=who.name)
     conn = Connection(ws, tab, rate=settings.ws_messages_per_second, burst=settings.ws_message_burst)
     services.bus.attach(tab, conn)
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{who.role}")

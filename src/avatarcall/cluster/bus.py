@@ -1,0 +1,137 @@
+"""``RedisPeerBus``: browser tabs on any node, addressed by (call, role).
+
+Each node keeps its own tabs' sockets (a ``LocalPeerBus``); who is which participant of which
+call is shared in Redis (``{p}bind:{call}``: role -> tab). A tab's id starts with its node's
+(``node/uuid``), so a message for a tab on another node is published on that node's channel
+and delivered there. ``to_agents`` reaches every node's agent tabs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from avatarcall.calls.models import Role
+from avatarcall.cluster.node import Node
+from avatarcall.flow.bus import LocalPeerBus, Outlet
+from avatarcall.flow.ports import Tab
+from avatarcall.signaling import messages as m
+
+SEPARATOR = "/"
+
+# KEYS: bind hash. ARGV: role, tab (only remove if it is this tab; "" for any).
+_UNBIND = """
+local holder = redis.call('HGET', KEYS[1], ARGV[1])
+if not holder then return '' end
+if ARGV[2] ~= '' and holder ~= ARGV[2] then return '' end
+redis.call('HDEL', KEYS[1], ARGV[1])
+return holder
+"""
+
+
+def _node_of(tab: str) -> str:
+    return tab.split(SEPARATOR, 1)[0]
+
+
+class RedisPeerBus:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.local = LocalPeerBus()
+        self._redis = node.redis
+        self._p = node.prefix
+        self._unbind = self._redis.register_script(_UNBIND)
+        node.on("tab", self._deliver)
+        node.on("agents", self._to_local_agents)
+
+    # --- the transport's side ---------------------------------------------------------------
+
+    def new_tab_id(self) -> str:
+        return f"{self.node.id}{SEPARATOR}{uuid.uuid4().hex}"
+
+    def attach(self, tab: Tab, outlet: Outlet) -> None:
+        self.local.attach(tab, outlet)
+
+    def detach(self, tab: str) -> None:
+        self.local.detach(tab)
+
+    def tab_count(self) -> int:
+        return self.local.tab_count()
+
+    # --- what other nodes send -------------------------------------------------------------
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        tab = message["tab"]
+        match message["op"]:
+            case "send":
+                await self.local.send_tab(tab, m.parse_server_message(message["message"]))
+            case "drop":
+                self.local.close_tab(tab)
+            case "replaced":
+                self.local.replace_tab(tab)
+            case "unbind":
+                await self.local.unbind(message["call"], Role(message["role"]), tab)
+
+    async def _to_local_agents(self, message: dict[str, Any]) -> None:
+        await self.local.to_agents(m.parse_server_message(message["message"]))
+
+    async def _to_tab(self, tab: str, op: str, message: m.ServerMessage | None = None) -> None:
+        node = _node_of(tab)
+        if node == self.node.id:
+            if op == "send" and message is not None:
+                await self.local.send_tab(tab, message)
+            elif op == "drop":
+                self.local.close_tab(tab)
+            elif op == "replaced":
+                self.local.replace_tab(tab)
+            return
+        await self.node.send(node, "tab", tab=tab, op=op,
+                             message=message.model_dump_json(exclude_none=True) if message else None)
+
+    # --- PeerBus --------------------------------------------------------------------------
+
+    async def bind(self, tab: str, call_id: str, role: Role) -> None:
+        older = await self._redis.hget(f"{self._p}bind:{call_id}", role.value)
+        await self._redis.hset(f"{self._p}bind:{call_id}", role.value, tab)
+        await self.local.bind(tab, call_id, role)  # replaces an older tab on this node
+        if older is not None and _node_of(older.decode()) != self.node.id:
+            await self._to_tab(older.decode(), "replaced")  # one live socket per participant
+
+    async def unbind(self, call_id: str, role: Role, tab: str | None = None) -> None:
+        holder = await self._unbind(keys=[f"{self._p}bind:{call_id}"],
+                                    args=[role.value, tab or ""])
+        if not holder:
+            return
+        holder = holder.decode()
+        if _node_of(holder) == self.node.id:
+            await self.local.unbind(call_id, role, holder)
+        else:  # the tab's own node forgets it is in the call
+            await self.node.send(_node_of(holder), "tab", tab=holder, op="unbind",
+                                 call=call_id, role=role.value)
+
+    async def call_of(self, tab: str) -> str | None:
+        return await self.local.call_of(tab)  # a tab asks about itself: it is on this node
+
+    async def holder(self, call_id: str, role: Role) -> str | None:
+        holder = await self._redis.hget(f"{self._p}bind:{call_id}", role.value)
+        return holder.decode() if holder else None
+
+    async def present(self, call_id: str, role: Role) -> bool:
+        return bool(await self._redis.hexists(f"{self._p}bind:{call_id}", role.value))
+
+    async def send(self, call_id: str, role: Role, message: m.ServerMessage) -> None:
+        tab = await self.holder(call_id, role)
+        if tab is not None:
+            await self._to_tab(tab, "send", message)
+
+    async def send_tab(self, tab: str, message: m.ServerMessage) -> None:
+        await self._to_tab(tab, "send", message)
+
+    async def to_agents(self, message: m.ServerMessage) -> None:
+        await self.node.send("*", "agents", message=message.model_dump_json(exclude_none=True))
+
+    async def drop(self, call_id: str, role: Role) -> bool:
+        tab = await self.holder(call_id, role)
+        if tab is None:
+            return False
+        await self._to_tab(tab, "drop")
+        return True

@@ -1,0 +1,198 @@
+"""Two nodes, one service, on real servers from Debian's packages (Redis, PostgreSQL): a
+customer on node A and an agent on node B share calls, avatars and timers; of many concurrent
+accepts across both exactly one wins; Redis restarting is told by /readyz and healed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from websockets.asyncio.client import ClientConnection, connect
+
+from avatarcall.testing.server import Server, start_server
+from avatarcall.testing.services import Postgres, Redis, start_postgres, start_redis
+from avatarcall.testing.signaling import (
+    agent,
+    agent_cookie,
+    customer,
+    new_call,
+    receive,
+    send,
+    until_pong,
+    ws_url,
+)
+
+
+@dataclass
+class Cluster:
+    a: Server
+    b: Server
+    redis: Redis
+    postgres: Postgres
+    database: str
+
+
+async def _database(postgres: Postgres, name: str) -> str:
+    conn = await asyncpg.connect(postgres.url)
+    await conn.execute(f"CREATE DATABASE {name}")
+    await conn.close()
+    return postgres.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def start_cluster(tmp: Path, postgres: Postgres, database: str, redis: Redis) -> tuple[Server, Server]:
+    env = {"AVATARCALL_REDIS_URL": redis.url, "AVATARCALL_DATABASE_URL": database,
+           "AVATARCALL_AVATAR_WORKERS": "1", "AVATARCALL_WAITING_GRACE_SECONDS": "5"}
+    # Both nodes read one data directory: the same signing key and agents (docs: deployment).
+    a = start_server(tmp, AVATARCALL_NODE_ID="node-a", **env)
+    b = start_server(tmp, AVATARCALL_NODE_ID="node-b", **env)
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("cluster")
+    postgres = start_postgres()
+    redis = start_redis(tmp / "redis")
+    database = asyncio.run(_database(postgres, "cluster"))
+    a, b = start_cluster(tmp / "data", postgres, database, redis)
+    yield Cluster(a, b, redis, postgres, database)
+    a.stop()
+    b.stop()
+    redis.stop()
+    postgres.remove()
+
+
+async def _avatar_frames(ws: ClientConnection, call_id: str, epoch: int) -> int:
+    """Frames an aiortc viewer of the call's avatar decodes in a few seconds."""
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    frames: list[Any] = []
+    got = asyncio.Event()
+
+    def on_track(track: Any) -> None:
+        async def pull() -> None:
+            while len(frames) < 5:
+                frames.append(await track.recv())
+            got.set()
+        if track.kind == "video":
+            asyncio.ensure_future(pull())
+
+    pc.on("track", on_track)
+    await pc.setLocalDescription(await pc.createOffer())
+    await send(ws, {"type": "avatar.offer", "call_id": call_id, "epoch": epoch,
+                    "sdp": pc.localDescription.sdp})
+    answer = await receive(ws, "avatar.answer", epoch=epoch)
+    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+    try:
+        await asyncio.wait_for(got.wait(), 15)
+    finally:
+        await pc.close()
+    return len(frames)
+
+
+async def test_a_customer_on_one_node_and_an_agent_on_the_other(cluster: Cluster) -> None:
+    cookie = await agent_cookie(cluster.b)
+    ticket = await new_call(cluster.a)
+    async with customer(cluster.a, ticket) as ws_customer, agent(cluster.b, cookie) as ws_agent:
+        call_id = ticket["call_id"]
+        view = await receive(ws_customer, "avatar.view")
+        assert view["view"] == "stream"
+        assert await _avatar_frames(ws_customer, call_id, view["epoch"]) == 5  # node A's avatar
+        await send(ws_agent, {"type": "call.accept", "call_id": call_id})
+        assert (await receive(ws_agent, "call.started"))["call"]["call_id"] == call_id
+        preview = await receive(ws_agent, "avatar.view", view="stream")
+        assert preview["epoch"] == view["epoch"]  # node A's avatar, seen from node B
+        assert (await receive(ws_customer, "call.started"))["polite"] is True
+        # Signals cross the nodes both ways.
+        for sender, receiver, text in ((ws_customer, ws_agent, "candidate:1 1 udp 1 a 9 typ host"),
+                                       (ws_agent, ws_customer, "candidate:2 1 udp 1 b 9 typ host")):
+            await send(sender, {"type": "call.signal", "call_id": call_id,
+                                "candidate": {"candidate": text}})
+            assert (await receive(receiver, "call.signal"))["candidate"]["candidate"] == text
+        await send(ws_customer, {"type": "link.state", "call_id": call_id, "link": "call",
+                                 "state": "connected"})
+        assert (await receive(ws_agent, "call.state"))["state"] == "connected"
+        # The agent on node B makes node A's avatar speak; and sees it in its preview.
+        await send(ws_agent, {"type": "avatar.say", "call_id": call_id, "text": "Bonjour !"})
+        assert not [m for m in await until_pong(ws_agent) if m["type"] == "error"]
+        assert await _avatar_frames(ws_agent, call_id, preview["epoch"]) == 5
+        await send(ws_agent, {"type": "call.end", "call_id": call_id})
+        assert (await receive(ws_customer, "call.state", state="ended"))["reason"] == "agent_hung_up"
+    # The record is in PostgreSQL, shared: either node shows it.
+    async with cluster.a.client(cookies={"avatarcall_agent": cookie}) as http:
+        record = (await http.get(f"/api/calls/{call_id}")).json()
+    states = [e["detail"]["state"] for e in record["events"] if e["kind"] == "state"]
+    assert states == ["waiting", "connecting", "connected", "ended"]
+
+
+async def test_of_a_hundred_accepts_across_both_nodes_exactly_one_wins(cluster: Cluster) -> None:
+    cookie = await agent_cookie(cluster.a)
+    ticket = await new_call(cluster.b)
+
+    async def accept(server: Server) -> str:
+        async with connect(ws_url(server),
+                           additional_headers={"Cookie": f"avatarcall_agent={cookie}"}) as ws:
+            await receive(ws, "queue")
+            await send(ws, {"type": "call.accept", "call_id": ticket["call_id"]})
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                if message["type"] == "call.started":
+                    return "won"
+                if message["type"] == "error" and message.get("request") == "call.accept":
+                    return message["code"]
+
+    async with customer(cluster.b, ticket):
+        results = await asyncio.gather(*(accept(cluster.a if i % 2 else cluster.b)
+                                         for i in range(100)))
+    assert results.count("won") == 1
+    assert set(results) - {"won"} <= {"call_taken", "not_allowed"}
+
+
+async def test_a_timer_fires_once_on_one_node(cluster: Cluster) -> None:
+    """A customer who leaves is abandoned after the grace period, by exactly one node."""
+    ticket = await new_call(cluster.a)
+    async with customer(cluster.a, ticket):
+        pass
+    cookie = await agent_cookie(cluster.a)
+    async with cluster.b.client(cookies={"avatarcall_agent": cookie}) as http:
+        for _ in range(100):
+            record = (await http.get(f"/api/calls/{ticket['call_id']}")).json()
+            if record["call"]["state"] == "ended":
+                break
+            await asyncio.sleep(0.2)
+    assert record["call"]["end_reason"] == "customer_left"
+    assert [e["detail"]["state"] for e in record["events"]
+            if e["kind"] == "state"] == ["waiting", "ended"]
+
+
+async def test_redis_restarting_is_told_and_healed(cluster: Cluster) -> None:
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(f"{cluster.a.url}/readyz")).json()["redis"] == "ok"
+        cluster.redis.stop()
+        try:
+            ready = await http.get(f"{cluster.a.url}/readyz")
+            assert ready.status_code == 503 and ready.json()["redis"] != "ok"
+            assert (await http.get(f"{cluster.a.url}/healthz")).status_code == 200
+        finally:
+            cluster.redis.start()
+        for _ in range(50):
+            if (await http.get(f"{cluster.a.url}/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert (await http.get(f"{cluster.a.url}/readyz")).status_code == 200
+    # And the service works again across both nodes (the nodes' channels came back too).
+    cookie = await agent_cookie(cluster.b)
+    ticket = await new_call(cluster.a)
+    async with customer(cluster.a, ticket) as ws_customer, agent(cluster.b, cookie) as ws_agent:
+        await send(ws_agent, {"type": "call.accept", "call_id": ticket["call_id"]})
+        assert (await receive(ws_customer, "call.started"))["call"]["call_id"] == ticket["call_id"]
+        await send(ws_customer, {"type": "call.end", "call_id": ticket["call_id"]})
