@@ -191,7 +191,7 @@ def _worker(args: argparse.Namespace) -> int:
     worker = Worker(args.server, key, synthesizer(settings), session_config(settings),
                     worker_id=args.id, peers=PeerNetworks(settings.avatar_peer_networks),
                     insecure=settings.worker_insecure or args.insecure,
-                    min_capacity=settings.avatar_min_capacity)
+                    min_capacity=settings.avatar_min_capacity, parent=settings.worker_parent)
     return 0 if asyncio.run(worker.run()) else 1
 
 
@@ -247,6 +247,17 @@ def _turn_config(args: argparse.Namespace) -> int:
 
     write_private(Path(args.output), text)
     sys.stderr.write(f"wrote {args.output}\n")
+    return 0
+
+
+def _lb_config(args: argparse.Namespace) -> int:
+    from avatarcall.lbconfig import render_haproxy
+
+    try:
+        text = render_haproxy(args.node, port=args.port, cert=args.cert)
+    except ValueError as exc:
+        raise SystemExit(f"avatarcall: {exc}") from None
+    sys.stdout.write(text)
     return 0
 
 
@@ -353,6 +364,12 @@ def main(argv: list[str] | None = None) -> int:
     turn.add_argument("--cert", help="TLS certificate (PEM) for --tls-port")
     turn.add_argument("--pkey", help="TLS private key (PEM) for --tls-port")
     turn.set_defaults(func=_turn_config)
+    lb = sub.add_parser("lb-config", help="print an HAProxy configuration for several nodes")
+    lb.add_argument("--node", action="append", required=True, metavar="HOST:PORT",
+                    help="a node (give one --node per node)")
+    lb.add_argument("--port", type=int, default=80, help="where HAProxy listens")
+    lb.add_argument("--cert", help="a PEM with certificate and key: HTTPS on --port")
+    lb.set_defaults(func=_lb_config)
     diagnose = sub.add_parser("diagnose", help="check a server from here: health, ICE, TURN, avatar")
     diagnose.add_argument("url", help="e.g. http://127.0.0.1:8080")
     diagnose.add_argument("--seconds", type=float, default=5.0, help="how long to watch the avatar")

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     worker_key: SecretStr | None = Field(
         default=None, description="avatarcall worker: the key it dials in with "
         "(avatarcall workerkey add NAME)")
+    worker_parent: int | None = Field(
+        default=None, description="(set by serve for its own workers) the server's pid: the "
+        "worker stops when that process is gone")
     worker_insecure: bool = Field(
         default=False, description="avatarcall worker: do not check the server's TLS certificate")
     max_avatar_sessions: int = Field(

@@ -163,3 +163,16 @@ async def test_one_live_socket_per_participant_the_newer_wins() -> None:
     await first.leave()  # the older socket closing changes nothing
     assert await h.bus.present(call.id, Role.CUSTOMER)
     assert second.last(m.Welcome).call.call_id == call.id
+
+
+def test_the_load_balancer_configuration_checks_readiness_and_cuts_dead_nodes() -> None:
+    from avatarcall.lbconfig import render_haproxy
+
+    text = render_haproxy(["10.0.0.1:8080", "10.0.0.2:8080"], port=443, cert="/etc/ssl/ac.pem")
+    assert "bind :443 ssl crt /etc/ssl/ac.pem" in text
+    assert "uri /readyz" in text and "on-marked-down shutdown-sessions" in text
+    assert "server node1 10.0.0.1:8080 check" in text and "server node2 10.0.0.2:8080" in text
+    assert "timeout tunnel" in text  # WebSockets stay open
+    for bad in (["10.0.0.1"], ["evil host:80"], ["a:99999"], []):
+        with pytest.raises(ValueError):
+            render_haproxy(bad)

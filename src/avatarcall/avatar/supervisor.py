@@ -46,7 +46,8 @@ class LocalWorkers:
         failures = 0
         while not self._stopping:
             env = {**os.environ, "AVATARCALL_WORKER_KEY": self.key,
-                   "AVATARCALL_WORKER_INSECURE": "true" if self._insecure else "false"}
+                   "AVATARCALL_WORKER_INSECURE": "true" if self._insecure else "false",
+                   "AVATARCALL_WORKER_PARENT": str(os.getpid())}
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "avatarcall", "worker", "--server", self.server_url,
                 env=env)

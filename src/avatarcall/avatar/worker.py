@@ -74,7 +74,7 @@ class Worker:
     def __init__(self, server_url: str, key: str, synthesizer: SpeechSynthesizer,
                  config: SessionConfig, *, worker_id: str | None = None,
                  peers: PeerNetworks | None = None, insecure: bool = False,
-                 min_capacity: int = 1) -> None:
+                 min_capacity: int = 1, parent: int | None = None) -> None:
         self.url = server_url.rstrip("/").replace("http", "ws", 1) + "/workers"
         self.key = key
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -89,6 +89,7 @@ class Worker:
         self.control = LocalAvatarControl(synthesizer, config, list, workers=1,
                                           observer=self.meter, peers=peers)
         self.draining = False
+        self.parent = parent  # a local worker's server: gone, the worker goes too
         self.stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._key_locks: dict[str, asyncio.Lock] = {}
@@ -100,6 +101,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._drain)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        watcher = loop.create_task(self._watch_parent(self.parent)) if self.parent else None
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="calibrate")
         self.meter.calibrated_ms = await loop.run_in_executor(executor, calibrate, self.config)
         executor.shutdown()
@@ -128,9 +130,19 @@ class Worker:
                 except TimeoutError:
                     pass
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await self._stop_sessions()
             await self.control.close()
         return True
+
+    async def _watch_parent(self, parent: int) -> None:
+        """A server's own worker outlives it by a second at most (never an orphan that dials a
+        dead address for ever)."""
+        while os.getppid() == parent:
+            await asyncio.sleep(1.0)
+        log.warning("avatar worker %s: its server (pid %d) is gone; stopping", self.id, parent)
+        self.stopping.set()
 
     def _drain(self) -> None:
         if self.draining:

@@ -130,7 +130,8 @@ async def healthz(request: Request) -> dict[str, object]:
     health: dict[str, object] = {"ok": True, "calls": active + waiting,
                                  "avatar_sessions": load.sessions,
                                  "avatar_capacity": load.capacity,
-                                 "avatar_mode": services.settings.avatar_mode}
+                                 "avatar_mode": services.settings.avatar_mode,
+                                 "tabs": services.bus.tab_count()}
     if services.worker_pool is not None:
         workers = services.worker_pool.workers()
         health["workers"] = [asdict(w) for w in workers]
