@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 409, CallEnded: 410,
           QueueFull: 503, RateLimited: 429}
 DB_FILE = "avatarcall.sqlite3"
+QUEUE_EVERY = 0.25  # seconds: the agents' queue is told at most four times a second
 
 
 def _avatars(settings: Settings, ice: IceProvider, metrics: Metrics,
@@ -128,7 +129,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                      waiting_grace=settings.waiting_grace_seconds,
                      after_call=settings.after_call_seconds,
                      relay_only=settings.ice_relay_only,
-                     mint_resume=auth.resume_token)
+                     mint_resume=auth.resume_token, queue_every=QUEUE_EVERY)
     calls.start()
     restored = await calls.restore()
     if restored:

@@ -54,7 +54,8 @@ def test_the_blocker_hides_the_extras(plain: dict[str, str]) -> None:
 
 # The README's commands, each run below from a plain install (a new one needs its test here).
 TESTED = {"serve", "agent add", "apikey add", "turn-config", "diagnose", "bench calls",
-          "bench avatar", "bench lipsync", "bench recovery", "worker", "workerkey add"}
+          "bench avatar", "bench lipsync", "bench recovery", "worker", "workerkey add",
+          "lb-config", "bench scale"}
 
 
 def test_the_readme_commands_are_the_ones_tested_here() -> None:
@@ -158,6 +159,21 @@ def test_a_worker_runs_from_a_plain_install(plain: dict[str, str], server: Serve
     assert "Traceback" not in refused.stderr
     made = avatarcall(plain, "workerkey", "add", "machine-b")
     assert made.returncode == 0 and made.stdout.startswith("awk_")
+
+
+def test_lb_config_and_bench_scale_run_from_a_plain_install(plain: dict[str, str]) -> None:
+    config = avatarcall(plain, "lb-config", "--node", "127.0.0.1:8080", "--node",
+                        "127.0.0.1:8081", "--port", "18080")
+    assert config.returncode == 0 and "server node2 127.0.0.1:8081 check" in config.stdout
+    checked = subprocess.run(["haproxy", "-c", "-f", "/dev/stdin"], input=config.stdout,
+                             capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    bad = avatarcall(plain, "lb-config", "--node", "no-port")
+    assert bad.returncode != 0 and bad.stdout == "" and "HOST:PORT" in bad.stderr
+    scale = avatarcall(plain, "bench", "scale", "--customers", "20")
+    assert scale.returncode == 0, scale.stderr[-2000:]
+    assert "waiting customers          20 (0 failed to join)" in scale.stdout
+    assert "pings unanswered (lost)    0" in scale.stdout
 
 
 def test_help_is_plain_text(plain: dict[str, str]) -> None:

@@ -42,7 +42,7 @@ class CallFlow:
                  waiting_grace: float = 20.0, after_call: float = 120.0,
                  restart_delay: float = 1.0, relay_only: bool = False,
                  mint_resume: Callable[[str, str], str] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, queue_every: float = 0.0) -> None:
         self.repo = repo
         self.bus = bus
         self.scheduler = scheduler
@@ -60,6 +60,8 @@ class CallFlow:
         self.telemetry = TelemetrySink(repo, metrics, self.scorecard)
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts = (0, 0)  # (calls on, waiting) as last counted: what /healthz shows
+        self._queue_every = queue_every
+        self._queue_due = False
         metrics.watch(sessions=lambda: avatars.load().sessions,
                       viewers=lambda: avatars.load().viewers)
 
@@ -371,7 +373,22 @@ class CallFlow:
     # --- the lobby and the numbers ---------------------------------------------------------
 
     async def _queue_changed(self) -> None:
-        await self.bus.to_agents(projection.queue(await self.repo.waiting()))
+        """The agents' consoles are told the queue: at once, or (``queue_every``) at most that
+        often, many changes in one message (a thousand customers joining in a second make a
+        few messages, not a thousand)."""
+        if not self._queue_every:
+            await self.bus.to_agents(projection.queue(await self.repo.waiting()))
+            return
+        if self._queue_due:
+            return
+        self._queue_due = True
+
+        async def soon() -> None:
+            await asyncio.sleep(self._queue_every)
+            self._queue_due = False
+            await self.bus.to_agents(projection.queue(await self.repo.waiting()))
+
+        self._own(soon())
 
     async def _count(self) -> None:
         active, waiting = self.counts = await self.repo.counts()

@@ -19,11 +19,14 @@ def snapshot(call: Call, role: Role) -> m.CallSnapshot:
     )
 
 
+QUEUE_SHOWN = 200  # an agent's console lists this many; the total says how many wait
+
+
 def queue(calls: Iterable[Call]) -> m.QueueUpdate:
     """The waiting customers, oldest first."""
     waiting = sorted((c for c in calls if c.state is CallState.WAITING), key=lambda c: c.created_at)
     return m.QueueUpdate(items=[
         m.QueueItem(call_id=c.id, customer=c.customer.name if c.customer else "",
                     language=c.language, waiting_since=c.created_at)
-        for c in waiting
-    ])
+        for c in waiting[:QUEUE_SHOWN]
+    ], total=len(waiting))

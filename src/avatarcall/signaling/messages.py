@@ -238,7 +238,8 @@ class Pong(_Message):
 
 class QueueUpdate(_Message):
     type: Literal["queue"] = "queue"
-    items: list[QueueItem]
+    items: list[QueueItem] = Field(description="the longest-waiting customers, oldest first")
+    total: int | None = Field(default=None, description="how many wait in all")
 
 
 class CallStarted(_Message):
