@@ -241,3 +241,18 @@ async def test_a_failure_after_a_customer_tab_is_bound_still_gives_it_the_grace_
     await customer.leave()  # ws.py always runs disconnect, whatever failed after attaching
     await h.advance(WAITING_GRACE)
     assert (await h.call()).state is CallState.ENDED
+
+
+async def test_after_the_call_the_agents_preview_is_told_to_go_off_and_its_links_raise_nothing() -> None:
+    h = FlowHarness()
+    call, customer, agent = await h.in_call(after="conclusion")
+    await agent.send({"type": "call.end", "call_id": call.id})
+    assert agent.last(m.AvatarViewChanged).view == "off"  # no black "reconnecting" preview
+    assert customer.last(m.AvatarViewChanged).view == "stream"  # the customer hears goodbye
+    for link, state in (("avatar", "closed"), ("call", "closed")):
+        assert await agent.send({"type": "link.state", "call_id": call.id, "link": link,
+                                 "state": state}) is None
+    assert "avatar.link.closed" in h.timeline(call.id)
+    stranger = await h.agent("mallory")
+    assert await stranger.send({"type": "link.state", "call_id": call.id, "link": "call",
+                                "state": "closed"}) == "not_allowed"

@@ -280,7 +280,16 @@ class CallFlow:
                 await self._in_call(tab, msg)
 
     async def _in_call(self, tab: Tab, msg: m.InCallMessage) -> None:
-        call = decisions.own(await self.get(msg.call_id), await self.bus.call_of(tab.id))
+        call = await self.get(msg.call_id)
+        bound = await self.bus.call_of(tab.id)
+        if isinstance(msg, m.LinkState) and bound != call.id:
+            # An agent's page reports its links winding down just after the call ended: kept
+            # on the timeline, nothing else (and no error for it).
+            if not decisions.may_report(call, tab.role, tab.name, bound):
+                raise NotAllowed("This is not your call.")
+            await self.repo.add_event(call.id, PageLinkEntry(tab.role, msg.link, msg.state))
+            return
+        decisions.own(call, bound)
         now = self._clock()
         match msg:
             case m.CallSignal():
@@ -330,11 +339,13 @@ class CallFlow:
         if not decision.changes:
             return
         call = decision.call
+        # The avatar first, while the agent's tab is still in the call: its preview is told to
+        # go off (it does not linger, black and "reconnecting").
+        await self.director.ended(call, await self.bus.present(call.id, Role.CUSTOMER))
         agent_tab = await self.bus.holder(call.id, Role.AGENT)
         await self.bus.unbind(call.id, Role.AGENT)
         if agent_tab is not None:  # back in the lobby
             await self.bus.send_tab(agent_tab, projection.queue(await self.repo.waiting()))
-        await self.director.ended(call, await self.bus.present(call.id, Role.CUSTOMER))
         await self.scheduler.at(call.id, Timer.AFTER, self.after_call)
         await self._queue_changed()
 
