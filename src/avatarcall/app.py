@@ -21,7 +21,7 @@ from avatarcall import __version__
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.pool import WorkerPool
-from avatarcall.avatar.setup import session_config, synthesizer
+from avatarcall.avatar.setup import assistant, session_config, synthesizer
 from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.cluster import (
     Node,
@@ -53,6 +53,7 @@ from avatarcall.ice.peers import PeerNetworks
 from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
 from avatarcall.services import Services
+from avatarcall.signaling.messages import AssistantInfo
 from avatarcall.store import AgentStore, ApiKeyStore, CallStore, LocalCallRepository
 from avatarcall.store.apikeys import WorkerKeyStore
 from avatarcall.store.files import private_dir
@@ -103,6 +104,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics = Metrics()
     ice = IceProvider.from_settings(settings)
     avatars, pool, local_workers = _avatars(settings, ice, metrics)
+    name, feminine = assistant(settings)
     auth = Authenticator(TokenSigner(load_or_create_key(settings.data_dir / "signing.key")))
     readiness: dict[str, Callable[[], Awaitable[object]]] = {"database": store.ping}
     node: Node | None = None
@@ -129,7 +131,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                      waiting_grace=settings.waiting_grace_seconds,
                      after_call=settings.after_call_seconds,
                      relay_only=settings.ice_relay_only,
-                     mint_resume=auth.resume_token, queue_every=QUEUE_EVERY)
+                     mint_resume=auth.resume_token, queue_every=QUEUE_EVERY,
+                     assistant=AssistantInfo(name=name, feminine=feminine))
     calls.start()
     restored = await calls.restore()
     if restored:

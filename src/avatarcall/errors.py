@@ -42,6 +42,13 @@ class CallEnded(AvatarCallError):
     code = "call_ended"
 
 
+class CustomerAway(AvatarCallError):
+    """The waiting customer's page is closed (they may come back within the grace period)."""
+
+    code = "customer_away"
+    retryable = True
+
+
 class IllegalTransition(AvatarCallError):
     """A call state change that the state machine forbids."""
 

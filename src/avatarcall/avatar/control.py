@@ -75,9 +75,10 @@ class AvatarControl(Protocol):
     async def running(self) -> list[tuple[str, int]]:
         """(key, epoch) of every avatar running here."""
 
-    async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
-        """Speak, cutting off what it was saying; ``when_watched``: once the audience's link is
-        up (a greeting). Raises :class:`~avatarcall.errors.AvatarUnavailable` if not running."""
+    async def say(self, key: str, text: str, *, when_watched: bool = False,
+                  language: str | None = None) -> None:
+        """Speak (in ``language``, else the call's), cutting off what it was saying;
+        ``when_watched``: once the audience's link is up (a greeting). Raises :class:`~avatarcall.errors.AvatarUnavailable` if not running."""
 
     async def interrupt(self, key: str) -> None:
         """Stop speaking at once (speech, lips and the sound already queued); nothing if not

@@ -28,6 +28,7 @@ class FakeAvatarControl:
         self.live: dict[str, int] = {}  # key -> epoch
         self.languages: dict[str, str] = {}
         self.said: list[tuple[str, str, bool]] = []  # (key, text, when_watched)
+        self.said_in: list[str | None] = []  # the language asked for each, if any
         self.voices: dict[str, str | None] = {}
         self.viewers: dict[tuple[str, str], int] = {}  # (key, viewer) -> epoch
         self.started: list[str] = []  # keys, in the order their sessions started
@@ -67,10 +68,12 @@ class FakeAvatarControl:
         if epoch is not None:
             self._events.put_nowait(SlotFreed(key, epoch))
 
-    async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
+    async def say(self, key: str, text: str, *, when_watched: bool = False,
+                  language: str | None = None) -> None:
         if key not in self.live:
             raise AvatarUnavailable("This avatar is not running.")
         self.said.append((key, text, when_watched))
+        self.said_in.append(language)
 
     async def interrupt(self, key: str) -> None:
         self.interrupted.append(key)

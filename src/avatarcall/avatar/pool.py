@@ -293,9 +293,11 @@ class WorkerPool:
         lease = self._leases.get(key)
         return lease.epoch if lease is not None else None
 
-    async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
+    async def say(self, key: str, text: str, *, when_watched: bool = False,
+                  language: str | None = None) -> None:
         worker, _ = self._holder(key)
-        await self._call(worker, self._command("say", key, text=text, when_watched=when_watched))
+        await self._call(worker, self._command("say", key, text=text, when_watched=when_watched,
+                                               language=language))
 
     async def interrupt(self, key: str) -> None:
         if key in self._leases:

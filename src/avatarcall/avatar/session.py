@@ -228,10 +228,10 @@ class AvatarSession:
 
     # --- speech ----------------------------------------------------------------------
 
-    def say(self, text: str, *, when_watched: bool = False) -> None:
-        """Speak ``text``, cutting off whatever the avatar was saying.
-
-        With ``when_watched``, wait until the customer's avatar is connected (a greeting).
+    def say(self, text: str, *, when_watched: bool = False, language: str | None = None) -> None:
+        """Speak ``text`` (in ``language``, else the call's), cutting off whatever the avatar
+        was saying. With ``when_watched``, wait until the customer's avatar is connected (a
+        greeting).
         """
         if self._closed:
             return
@@ -239,7 +239,7 @@ class AvatarSession:
             self._pending.append(text)
             return
         self.interrupt()
-        task = asyncio.get_running_loop().create_task(self._speak(text))
+        task = asyncio.get_running_loop().create_task(self._speak(text, language or self.language))
         self._speech_tasks.add(task)
         task.add_done_callback(self._speech_tasks.discard)
 
@@ -252,12 +252,12 @@ class AvatarSession:
         for viewer in self._viewers.values():
             viewer.audio.flush()
 
-    async def _speak(self, text: str) -> None:
+    async def _speak(self, text: str, language: str) -> None:
         """Synthesise sentence by sentence, scheduling each as soon as it is ready."""
         loop = asyncio.get_running_loop()
         try:
             chunks = await loop.run_in_executor(
-                self._executor, self._synth.synthesize_stream, text, self.language)
+                self._executor, self._synth.synthesize_stream, text, language)
             while True:
                 chunk = await loop.run_in_executor(self._executor, next, chunks, None)
                 if chunk is None or self._closed:

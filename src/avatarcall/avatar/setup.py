@@ -17,6 +17,16 @@ def session_config(settings: Settings) -> SessionConfig:
                          image_dir=settings.avatar_image_dir)
 
 
+# Who the drawn characters are, for the pages' words ("Assistante virtuelle" for Ava).
+CHARACTERS = {"ava": ("Ava", True), "leo": ("Leo", False)}
+
+
+def assistant(settings: Settings) -> tuple[str, bool | None]:
+    """The avatar's name, and whether it is feminine (None: not said, for a folder's own)."""
+    return CHARACTERS.get(settings.avatar_character,
+                          (settings.avatar_character.replace("-", " ").title(), None))
+
+
 def synthesizer(settings: Settings) -> SpeechSynthesizer:
     """espeak-ng by default; Piper when a voice model is configured."""
     if settings.piper_model is not None:

@@ -254,7 +254,8 @@ class Worker:
             case "stop":
                 await control.stop(c.key)
             case "say":
-                await control.say(c.key, c.text or "", when_watched=c.when_watched)
+                await control.say(c.key, c.text or "", when_watched=c.when_watched,
+                                  language=c.language)
             case "interrupt":
                 await control.interrupt(c.key)
             case "use_voice":

@@ -27,6 +27,7 @@ class EntryKind(StrEnum):
     PAGE_EVENT = "page.event"  # something a page saw (its telemetry), on its own clock
     PAGE_STATS = "page.stats"  # a page's getStats() summary of one link
     OUTCOME = "outcome"  # a phase of the call ended (the report's success table)
+    RATING = "rating"  # the customer said how the call went
 
 
 @dataclass(frozen=True)
@@ -153,5 +154,11 @@ class OutcomeEntry(_Entry):
     outcome: str
 
 
-Entry = (StateEntry | PlanEntry | SayEntry | RestartedEntry | AvatarFailedEntry | ServerLinkEntry
+@dataclass(frozen=True)
+class RatingEntry(_Entry):
+    kind = EntryKind.RATING
+    stars: int
+
+
+Entry = (StateEntry | RatingEntry | PlanEntry | SayEntry | RestartedEntry | AvatarFailedEntry | ServerLinkEntry
          | PageLinkEntry | PageEventEntry | PageStatsEntry | OutcomeEntry)

@@ -85,7 +85,8 @@ class RoutedAvatarControl:
             case "stop":
                 await self.local.stop(key)
             case "say":
-                await self.local.say(key, fields["text"], when_watched=fields["when_watched"])
+                await self.local.say(key, fields["text"], when_watched=fields["when_watched"],
+                                     language=fields.get("language"))
             case "interrupt":
                 await self.local.interrupt(key)
             case "use_voice":
@@ -145,8 +146,9 @@ class RoutedAvatarControl:
         lease = await self._lease(key)
         return lease[1] if lease is not None else None
 
-    async def say(self, key: str, text: str, *, when_watched: bool = False) -> None:
-        await self._on(key, "say", text=text, when_watched=when_watched)
+    async def say(self, key: str, text: str, *, when_watched: bool = False,
+                  language: str | None = None) -> None:
+        await self._on(key, "say", text=text, when_watched=when_watched, language=language)
 
     async def interrupt(self, key: str) -> None:
         try:

@@ -50,9 +50,27 @@ class RedisPeerBus:
 
     def attach(self, tab: Tab, outlet: Outlet) -> None:
         self.local.attach(tab, outlet)
+        if tab.role is Role.AGENT:
+            self._agents_changed()
 
     def detach(self, tab: str) -> None:
         self.local.detach(tab)
+        self._agents_changed()
+
+    def _agents_changed(self) -> None:
+        """This node's count of agents in Redis (a hash per node; nodes gone are not counted)."""
+        async def publish() -> None:
+            await self._redis.hset(f"{self._p}agents", self.node.id,
+                                   await self.local.agents_online())
+        self.node.spawn(publish())
+
+    async def agents_online(self) -> int:
+        counts = await self._redis.hgetall(f"{self._p}agents")
+        total = 0
+        for node, count in counts.items():
+            if await self.node.alive(node.decode()):
+                total += int(count)
+        return total
 
     def tab_count(self) -> int:
         return self.local.tab_count()

@@ -131,6 +131,10 @@ class Node:
 
         self._own(answer())
 
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run ``work`` as a task of this node's (cancelled when it closes)."""
+        self._own(work)
+
     def _own(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._spawned.add(task)

@@ -108,6 +108,9 @@ class LocalPeerBus:
             if tab.role is Role.AGENT:
                 outlet.send(message)
 
+    async def agents_online(self) -> int:
+        return len({tab.name for tab, _ in self._tabs.values() if tab.role is Role.AGENT})
+
     async def drop(self, call_id: str, role: Role) -> bool:
         entry = self._tabs.get(self._holders.get((call_id, role), ""))
         if entry is None:

@@ -18,14 +18,28 @@ from typing import Any
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.calls import decisions
 from avatarcall.calls.decisions import AgentJoined, Decision, PlanChanged, Rejoined, StateChanged
-from avatarcall.calls.journal import OutcomeEntry, PageLinkEntry, PlanEntry, StateEntry
+from avatarcall.calls.journal import (
+    OutcomeEntry,
+    PageLinkEntry,
+    PlanEntry,
+    RatingEntry,
+    StateEntry,
+)
 from avatarcall.calls.models import Call, Role
 from avatarcall.calls.scorecard import Scorecard
 from avatarcall.calls.state import CallState, is_active
-from avatarcall.errors import CallEnded, NotAllowed, UnknownCall, VersionConflict, known_code
+from avatarcall.errors import (
+    CallEnded,
+    CustomerAway,
+    NotAllowed,
+    UnknownCall,
+    VersionConflict,
+    known_code,
+)
 from avatarcall.flow import projection
 from avatarcall.flow.director import AvatarDirector
 from avatarcall.flow.ports import CallRepository, Fired, PeerBus, Scheduler, Tab, Timer
+from avatarcall.flow.queue import QueueTeller
 from avatarcall.flow.telemetry import TelemetrySink
 from avatarcall.ice.provider import IceProvider
 from avatarcall.metrics import Metrics
@@ -42,7 +56,8 @@ class CallFlow:
                  waiting_grace: float = 20.0, after_call: float = 120.0,
                  restart_delay: float = 1.0, relay_only: bool = False,
                  mint_resume: Callable[[str, str], str] | None = None,
-                 clock: Callable[[], float] = time.time, queue_every: float = 0.0) -> None:
+                 clock: Callable[[], float] = time.time, queue_every: float = 0.0,
+                 assistant: m.AssistantInfo | None = None) -> None:
         self.repo = repo
         self.bus = bus
         self.scheduler = scheduler
@@ -60,8 +75,8 @@ class CallFlow:
         self.telemetry = TelemetrySink(repo, metrics, self.scorecard)
         self._tasks: set[asyncio.Task[None]] = set()
         self.counts = (0, 0)  # (calls on, waiting) as last counted: what /healthz shows
-        self._queue_every = queue_every
-        self._queue_due = False
+        self._assistant = assistant
+        self.queue = QueueTeller(repo, bus, self._own, every=queue_every, clock=clock)
         metrics.watch(sessions=lambda: avatars.load().sessions,
                       viewers=lambda: avatars.load().viewers)
 
@@ -211,7 +226,11 @@ class CallFlow:
                 log.info("agent resumed call=%s agent=%s", call.id, tab.name)
         await self._welcome(tab, call)
         if tab.role is Role.AGENT:
-            await self.bus.send_tab(tab.id, projection.queue(await self.repo.waiting()))
+            await self.bus.send_tab(tab.id, await self.queue.listing())
+            await self._queue_changed()  # one more agent online: the waiting customers hear it
+        elif call is not None and call.state is CallState.WAITING:
+            self.queue.forget(call.id)  # a new tab of the customer: its place, again
+            await self._queue_changed()
         if call is not None:
             if is_active(call.state):
                 await self.bus.send_tab(tab.id, self._started(call, tab.role))
@@ -219,6 +238,8 @@ class CallFlow:
 
     async def disconnect(self, tab: Tab) -> None:
         """A tab's socket closed: its participant has the grace period to come back."""
+        if tab.role is Role.AGENT:
+            await self._queue_changed()  # maybe the last agent: the waiting customers hear it
         call_id = await self.bus.call_of(tab.id)
         if call_id is None or await self.bus.holder(call_id, tab.role) != tab.id:
             return  # in no call, or another tab of the same participant took over
@@ -231,6 +252,8 @@ class CallFlow:
                 await self.director.release(call_id)  # nobody is left to conclude to
             else:
                 await self.scheduler.at(call_id, Timer.GRACE, self.waiting_grace)
+                if call.state is CallState.WAITING:
+                    await self._queue_changed()  # the agents see that the page closed
         elif is_active(call.state):
             await self.scheduler.at(call_id, Timer.AGENT_GRACE, self.waiting_grace)
 
@@ -242,7 +265,7 @@ class CallFlow:
     async def _welcome(self, tab: Tab, call: Call | None) -> None:
         call_ice, avatar_ice = self._ice_for(tab)
         await self.bus.send_tab(tab.id, m.Welcome(
-            role=tab.role, name=tab.name,
+            role=tab.role, name=tab.name, assistant=self._assistant,
             call=projection.snapshot(call, tab.role) if call else None,
             ice_servers_call=call_ice, ice_servers_avatar=avatar_ice,
             ice_refresh_in=self.ice.refresh_in, relay_only=self._relay_only))
@@ -314,18 +337,29 @@ class CallFlow:
                 await self.director.show(decision.call)
             case m.AvatarSay():
                 decisions.agent_only(tab.role)
-                await self.director.say(call, msg.text)
+                await self.director.say(call, msg.text, msg.language)
             case m.AvatarRestart():
                 decisions.agent_only(tab.role)
                 await self.director.restart(call, by_agent=True)
+            case m.RateCall():
+                if tab.role is not Role.CUSTOMER:
+                    raise NotAllowed("Only the customer rates the call.")
+                await self.repo.add_event(call.id, RatingEntry(stars=msg.stars))
+                log.info("call rated call=%s stars=%d", call.id, msg.stars)
 
     async def _accept(self, tab: Tab, msg: m.AcceptCall) -> None:
         decisions.agent_only(tab.role)
         agent_in = await self.bus.call_of(tab.id)
+        waiting = (await self.get(msg.call_id)).state is CallState.WAITING
+        if waiting and agent_in is None and not await self.bus.present(msg.call_id, Role.CUSTOMER):
+            # Said at once (not 30 s of "connecting"); the call stays in line for their return.
+            raise CustomerAway("This customer's page is closed: they may come back in a moment. "
+                               "Take another customer meanwhile.")
         now = self._clock()
         decision = await self._write(msg.call_id, lambda c: decisions.accept(
             c, tab.name, agent_in=agent_in, now=now, during=msg.during, after=msg.after))
         call = decision.call
+        self.queue.accepted(now)
         await self.bus.bind(tab.id, call.id, Role.AGENT)  # first: the agent hears the changes too
         await self.scheduler.cancel(call.id, Timer.GRACE)
         await self._carry_out(decision)
@@ -345,7 +379,7 @@ class CallFlow:
         agent_tab = await self.bus.holder(call.id, Role.AGENT)
         await self.bus.unbind(call.id, Role.AGENT)
         if agent_tab is not None:  # back in the lobby
-            await self.bus.send_tab(agent_tab, projection.queue(await self.repo.waiting()))
+            await self.bus.send_tab(agent_tab, await self.queue.listing())
         await self.scheduler.at(call.id, Timer.AFTER, self.after_call)
         await self._queue_changed()
 
@@ -384,22 +418,7 @@ class CallFlow:
     # --- the lobby and the numbers ---------------------------------------------------------
 
     async def _queue_changed(self) -> None:
-        """The agents' consoles are told the queue: at once, or (``queue_every``) at most that
-        often, many changes in one message (a thousand customers joining in a second make a
-        few messages, not a thousand)."""
-        if not self._queue_every:
-            await self.bus.to_agents(projection.queue(await self.repo.waiting()))
-            return
-        if self._queue_due:
-            return
-        self._queue_due = True
-
-        async def soon() -> None:
-            await asyncio.sleep(self._queue_every)
-            self._queue_due = False
-            await self.bus.to_agents(projection.queue(await self.repo.waiting()))
-
-        self._own(soon())
+        await self.queue.changed()
 
     async def _count(self) -> None:
         active, waiting = self.counts = await self.repo.counts()

@@ -54,6 +54,8 @@ class AvatarDirector:
         self.seats = AvatarSeats(avatars)
         self._views: dict[tuple[str, Role], View] = {}
         self._restarts: dict[str, int] = {}
+        # Captions of speech that waits for the customer's page (a greeting): sent when it joins.
+        self._unheard: dict[str, str] = {}
 
     async def epoch(self, call_id: str) -> int | None:
         """The epoch of the call's running avatar (the avatars know; with several nodes, any
@@ -65,12 +67,24 @@ class AvatarDirector:
     async def open(self, call: Call, *, greet: bool) -> None:
         """A call is new (or back after a restart): its avatar, or a place in line."""
         if await self._take(call) is not None and greet:
-            await self._avatars.say(call.id, phrase("greeting", call.language), when_watched=True)
+            await self._speak(call, phrase("greeting", call.language), when_watched=True)
+
+    async def _speak(self, call: Call, text: str, *, when_watched: bool = False,
+                     language: str | None = None) -> None:
+        """The avatar says ``text``; the customer's page shows it as captions."""
+        await self._avatars.say(call.id, text, when_watched=when_watched, language=language)
+        if when_watched and not await self._bus.present(call.id, Role.CUSTOMER):
+            self._unheard[call.id] = text
+            return
+        await self._bus.send(call.id, Role.CUSTOMER, m.AvatarCaption(call_id=call.id, text=text))
 
     async def page_joined(self, call: Call, role: Role) -> None:
         """A page of the call is (back) on: it is told what its slot shows, even if unchanged.
         An avatar that should be there and is not (it went with a node that died) starts again."""
         self._views.pop((call.id, role), None)
+        unheard = self._unheard.pop(call.id, None) if role is Role.CUSTOMER else None
+        if unheard is not None:
+            await self._bus.send(call.id, role, m.AvatarCaption(call_id=call.id, text=unheard))
         if await self.missing(call):
             await self.restart(call, by_agent=False)
             return
@@ -91,8 +105,7 @@ class AvatarDirector:
             if epoch is None:
                 epoch = await self._take(call)
             if epoch is not None:
-                await self._avatars.say(call.id, phrase("goodbye", call.language),
-                                        when_watched=True)
+                await self._speak(call, phrase("goodbye", call.language), when_watched=True)
         else:
             await self.release(call.id)
         await self.show(call)
@@ -104,17 +117,18 @@ class AvatarDirector:
     async def forget(self, call_id: str) -> None:
         await self.release(call_id)
         self._restarts.pop(call_id, None)
+        self._unheard.pop(call_id, None)
         for role in Role:
             self._views.pop((call_id, role), None)
 
     # --- what the agent asks -------------------------------------------------------------
 
-    async def say(self, call: Call, text: str) -> None:
+    async def say(self, call: Call, text: str, language: str | None = None) -> None:
         if await self.epoch(call.id) is None:
             if self.seats.in_line(call.id):
                 raise AvatarBusy("Every avatar is in use; this call gets one as soon as one is free.")
             raise AvatarUnavailable("The avatar is not running; restart it first.")
-        await self._avatars.say(call.id, text)
+        await self._speak(call, text, language=language)
         await self._repo.add_event(call.id, SayEntry(chars=len(text)))
 
     async def restart(self, call: Call, *, by_agent: bool) -> None:
@@ -211,8 +225,7 @@ class AvatarDirector:
                 return
             log.info("avatar free again call=%s", call.id)
             if call.state is CallState.WAITING:
-                await self._avatars.say(call.id, phrase("greeting", call.language),
-                                        when_watched=True)
+                await self._speak(call, phrase("greeting", call.language), when_watched=True)
             await self.show(call)
 
     async def _take(self, call: Call) -> int | None:

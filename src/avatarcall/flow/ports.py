@@ -87,6 +87,9 @@ class PeerBus(Protocol):
     async def to_agents(self, message: ServerMessage) -> None:
         """To every agent's tab (the queue changed)."""
 
+    async def agents_online(self) -> int:
+        """How many agents' tabs are open (on every node)."""
+
     async def drop(self, call_id: str, role: Role) -> bool:
         """Close the participant's connection as a network cut would (drills); False: none."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from avatarcall.calls.models import Call, Role
 from avatarcall.calls.state import CallState
@@ -22,11 +22,11 @@ def snapshot(call: Call, role: Role) -> m.CallSnapshot:
 QUEUE_SHOWN = 200  # an agent's console lists this many; the total says how many wait
 
 
-def queue(calls: Iterable[Call]) -> m.QueueUpdate:
-    """The waiting customers, oldest first."""
+def queue(calls: Iterable[Call], away: Collection[str] = ()) -> m.QueueUpdate:
+    """The waiting customers, oldest first; ``away``: those whose page is closed."""
     waiting = sorted((c for c in calls if c.state is CallState.WAITING), key=lambda c: c.created_at)
     return m.QueueUpdate(items=[
         m.QueueItem(call_id=c.id, customer=c.customer.name if c.customer else "",
-                    language=c.language, waiting_since=c.created_at)
+                    language=c.language, waiting_since=c.created_at, connected=c.id not in away)
         for c in waiting[:QUEUE_SHOWN]
     ], total=len(waiting))

@@ -139,15 +139,28 @@ class SetAvatarPlan(_Message):
     after: AfterMode | None = None
 
 
+SAY_MAX = 1000  # characters the avatar says at once (the console counts them)
+
+
 class AvatarSay(_Message):
     type: Literal["avatar.say"]
     call_id: CallId
-    text: str = Field(min_length=1, max_length=1000)
+    text: str = Field(min_length=1, max_length=SAY_MAX)
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2}$",
+                                 description="the voice's language; the call's when absent")
 
 
 class AvatarRestart(_Message):
     type: Literal["avatar.restart"]
     call_id: CallId
+
+
+class RateCall(_Message):
+    """The customer says how the call went (1-5), after it."""
+
+    type: Literal["call.rate"]
+    call_id: CallId
+    stars: int = Field(ge=1, le=5)
 
 
 ClientMessage = Annotated[
@@ -162,13 +175,14 @@ ClientMessage = Annotated[
     | AvatarOffer
     | SetAvatarPlan
     | AvatarSay
-    | AvatarRestart,
+    | AvatarRestart
+    | RateCall,
     Field(discriminator="type"),
 ]
 
 # Messages about the one call their sender is in.
 InCallMessage = (CallSignal | RejoinCall | LinkState | AvatarOffer | EndCall | SetAvatarPlan
-                 | AvatarSay | AvatarRestart)
+                 | AvatarSay | AvatarRestart | RateCall)
 
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
@@ -196,6 +210,7 @@ class QueueItem(_Message):
     customer: str
     language: str
     waiting_since: float
+    connected: bool = Field(default=True, description="whether the customer's page is open")
 
 
 class CallSnapshot(_Message):
@@ -212,8 +227,16 @@ class CallSnapshot(_Message):
     end_reason: str | None = None
 
 
+class AssistantInfo(_Message):
+    """Who the avatar is, for the page's words ("Assistante virtuelle" for Ava)."""
+
+    name: str
+    feminine: bool | None = None
+
+
 class Welcome(_Message):
     type: Literal["welcome"] = "welcome"
+    assistant: AssistantInfo | None = None
     role: Role
     name: str
     call: CallSnapshot | None = None
@@ -240,6 +263,25 @@ class QueueUpdate(_Message):
     type: Literal["queue"] = "queue"
     items: list[QueueItem] = Field(description="the longest-waiting customers, oldest first")
     total: int | None = Field(default=None, description="how many wait in all")
+
+
+class QueuePosition(_Message):
+    """A waiting customer's place in line, and what the wait looks like."""
+
+    type: Literal["queue.position"] = "queue.position"
+    call_id: str
+    position: int = Field(description="1: next")
+    total: int
+    agents_online: int
+    estimated_wait: float | None = Field(default=None, description="seconds, from recent accepts")
+
+
+class AvatarCaption(_Message):
+    """What the avatar is about to say (captions on the customer's page)."""
+
+    type: Literal["avatar.caption"] = "avatar.caption"
+    call_id: str
+    text: str
 
 
 class CallStarted(_Message):
@@ -321,6 +363,8 @@ ServerMessage = (
     | AvatarAnswer
     | AvatarFailed
     | ErrorMessage
+    | QueuePosition
+    | AvatarCaption
 )
 
 

@@ -38,10 +38,12 @@ class Person:
     page: Page
 
     async def state(self, which: str) -> str:
-        return (await by_testid(self.page, which).text_content() or "").strip()
+        """The state's machine value (``data-state``; the visible word may be translated)."""
+        return (await by_testid(self.page, which).get_attribute("data-state") or "").strip()
 
     async def expect_state(self, which: str, value: str, timeout: int = TIMEOUT) -> None:
-        await expect(by_testid(self.page, which)).to_have_text(value, timeout=timeout)
+        await expect(by_testid(self.page, which)).to_have_attribute("data-state", value,
+                                                                   timeout=timeout)
 
     async def decoded_frames(self, which: str) -> int:
         """Frames the <video> has decoded so far (Chromium's counter on the element)."""
@@ -107,9 +109,11 @@ RECORD_STATES = """
   const history = { 'call-state': [], 'avatar-state': [] };
   for (const id of Object.keys(history)) {
     const el = document.querySelector(`[data-testid="${id}"]`);
-    history[id].push([el.textContent, performance.now()]);
-    new MutationObserver(() => history[id].push([el.textContent, performance.now()]))
-      .observe(el, { childList: true, characterData: true, subtree: true });
+    history[id].push([el.dataset.state, performance.now()]);
+    new MutationObserver(() => {
+      const last = history[id][history[id].length - 1];
+      if (!last || last[0] !== el.dataset.state) history[id].push([el.dataset.state, performance.now()]);
+    }).observe(el, { attributes: true, attributeFilter: ['data-state'] });
   }
   window.__testStates = history;
 }

@@ -2,6 +2,7 @@
 // deadline (not up in 30 s -> a clear error with a retry button, never an endless spinner).
 // Shared by the customer page and the agent console; only renders state it is given.
 import { CallLink } from '../sdk/index.js';
+import { showState, t } from './i18n.js';
 
 const CONNECT_DEADLINE_MS = 30000;
 
@@ -37,8 +38,7 @@ export class CallView {
   get callId() { return this.#options?.callId ?? null; }
 
   show(state) {
-    this.#stateEl.textContent = state;
-    this.#stateEl.dataset.state = state;
+    showState(this.#stateEl, 'call', state);
     if (state === 'connecting' || state === 'reconnecting') this.#arm();
     else this.#disarm();
     this.onChange(state);
@@ -89,8 +89,7 @@ export class CallView {
       this.#deadline = 0;
       if (this.#errorEl) {
         this.#errorEl.hidden = false;
-        this.#errorEl.querySelector('.message').textContent =
-          'The call could not connect within 30 seconds. Check your network, then retry.';
+        this.#errorEl.querySelector('.message').textContent = t('call_timeout');
       }
     }, CONNECT_DEADLINE_MS);
   }
@@ -129,11 +128,12 @@ export class CallView {
 }
 
 export function showAvatarState(el, messageEl, { state, code, message }) {
-  el.textContent = state;
-  el.dataset.state = state;
+  showState(el, 'avatar', state);
   if (messageEl) {
     const text = messageEl.querySelector('.message') ?? messageEl;
-    text.textContent = state === 'error' ? (message || 'The avatar is unavailable.') : '';
+    // Our own codes have words in the page's language; others keep the server's message.
+    const known = code && t(`error.${code}`) !== `error.${code}` ? t(`error.${code}`) : null;
+    text.textContent = state === 'error' ? (known || message || t('avatar_unavailable')) : '';
     messageEl.hidden = state !== 'error';
     // Busy: nothing to retry, the server brings the avatar as soon as one is free.
     const retry = messageEl.querySelector('button');

@@ -1,87 +1,99 @@
-// The customer's page: start a call, wait with the avatar, talk to the agent, see the goodbye.
+// The customer's page: start a call, wait with the assistant (told one's place in line), talk
+// to the advisor, see the goodbye, say how it went. One screen, phone first, in the person's
+// language (English or French).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import { bindIceServers, CallView, showAvatarState } from './call-view.js';
+import { browserLanguage, language, setLanguage, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+const body = document.body;
 
-const FRENCH = {
-  title: 'Parlez à un conseiller, en face à face',
-  lead: 'Notre assistant virtuel vous accueille pendant qu\u2019un conseiller se libère. Votre caméra et votre micro seront utilisés.',
-  start: 'Démarrer un appel vidéo', waiting: 'Un conseiller va vous répondre…', advisor: 'Conseiller',
-  ended: 'L\u2019appel est terminé. Merci !',
-  replaced: 'Cet appel continue dans un autre onglet ou une autre fenêtre.',
-  assistant: 'Assistant virtuel', you: 'Vous', hangup: 'Raccrocher',
-};
-
-// The server's refusals a customer may meet before a call starts, in French (by error code).
-const FRENCH_REFUSALS = {
-  too_many_calls: 'Trop d’appels depuis cette connexion. Réessayez dans une minute.',
-  queue_full: 'Toutes les places de la file d’attente sont prises. Réessayez dans une minute.',
-  busy: 'Le service est très sollicité. Réessayez dans une minute.',
-};
-
-function translate(language) {
-  if (language !== 'fr') return;
-  document.documentElement.lang = 'fr';
-  for (const el of document.querySelectorAll('[data-i18n]')) {
-    el.textContent = FRENCH[el.dataset.i18n] ?? el.textContent;
-  }
+function translate(lang) {
+  setLanguage(lang);
+  document.title = `${t('doc_title')} — avatarcall`;
 }
 
-translate((navigator.language || 'en').slice(0, 2));
+translate(browserLanguage());
 
 const TICKET_KEY = 'avatarcall.ticket';
 const LINK_KEY = 'avatarcall.link';
 
 // A link made for this customer (`/?call=TOKEN`, integration API) joins that call instead of
-// starting one. The token leaves the address bar at once (no history, no sharing by accident);
-// this tab keeps it for a reload.
+// starting one. The token leaves the address bar at once (no history, no sharing by accident).
+// The ticket is kept for this browser (localStorage), so a tab closed and opened again within
+// the grace period takes its place in line back instead of joining the queue twice.
 const linkToken = new URLSearchParams(location.search).get('call');
 if (linkToken) {
-  if (sessionStorage.getItem(LINK_KEY) !== linkToken) sessionStorage.removeItem(TICKET_KEY);
-  sessionStorage.setItem(LINK_KEY, linkToken);
+  if (localStorage.getItem(LINK_KEY) !== linkToken) localStorage.removeItem(TICKET_KEY);
+  localStorage.setItem(LINK_KEY, linkToken);
   history.replaceState(null, '', location.pathname);
 }
 
 function forgetCall() {
-  sessionStorage.removeItem(TICKET_KEY);
-  sessionStorage.removeItem(LINK_KEY);
+  localStorage.removeItem(TICKET_KEY);
+  localStorage.removeItem(LINK_KEY);
 }
 
-/** The server's message for a refused request; a proxy's own error page has none. */
+/** The server's reason for a refused request, in the page's language. */
 async function problem(response, fallback) {
-  const french = document.documentElement.lang === 'fr';
   try {
     const { code, message } = await response.json();
-    return (french && FRENCH_REFUSALS[code]) || message || fallback;
+    return (language() === 'fr' && code && t(code) !== code) ? t(code) : (message || t(fallback));
   } catch {
-    if (response.status !== 503 && response.status !== 429) return fallback;
-    return french ? FRENCH_REFUSALS.busy : 'The service is busy. Please try again in a minute.';
+    return (response.status === 503 || response.status === 429) ? t('busy') : t(fallback);
   }
 }
 
 async function linkTicket(token) {
   const response = await fetch('/api/calls/join', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token }),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
   });
   if (!response.ok) {
-    if (response.status !== 429) forgetCall(); // ended, expired or not valid: the next start is a new call
-    throw new Error(await problem(response, 'This link does not work.'));
+    if (response.status !== 429) forgetCall(); // ended, expired or not valid: the next start is new
+    throw new Error(await problem(response, 'link_broken'));
   }
   return response.json();
 }
 
 async function newTicket() {
   const response = await fetch('/api/calls', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ language: navigator.language }),
   });
-  if (!response.ok) throw new Error(await problem(response, 'The call could not start.'));
+  if (!response.ok) throw new Error(await problem(response, 'not_started'));
   return response.json();
+}
+
+/** Which tile takes the stage: the assistant while waiting, in "as-agent" and for its goodbye;
+ *  the advisor during the call (the assistant then beside, or gone when off). */
+function layout() {
+  const call = body.dataset.call;
+  const view = body.dataset.avatar;
+  const assistant = call === 'idle' || call === 'waiting' || body.dataset.voice === 'agent'
+    || (call === 'ended' && view !== 'off');
+  body.dataset.main = assistant ? 'assistant' : 'advisor';
+  body.dataset.secondary = view === 'off' ? 'none' : 'assistant';
+}
+
+function queueNotice(msg) {
+  const el = $('queue-status');
+  if (body.dataset.call !== 'waiting') {
+    el.hidden = true;
+    return;
+  }
+  const parts = [];
+  if (msg.agents_online === 0) parts.push(t('no_agents'));
+  else {
+    parts.push(msg.position <= 1 ? t('position_first') : t('position', { n: msg.position }));
+    if (msg.estimated_wait != null) {
+      const minutes = Math.round(msg.estimated_wait / 60);
+      parts.push(minutes < 1 ? t('wait_soon') : t('wait', { m: minutes }));
+    }
+  }
+  el.textContent = parts.join(' ');
+  el.dataset.position = String(msg.position);
+  el.hidden = false;
 }
 
 async function startCall(savedTicket = null) {
@@ -91,9 +103,9 @@ async function startCall(savedTicket = null) {
   try {
     localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
   } catch (err) {
-    return fail(`Camera or microphone unavailable: ${err.message}`);
+    return fail(t('camera_refused', { reason: err.name || err.message }));
   }
-  const link = sessionStorage.getItem(LINK_KEY);
+  const link = localStorage.getItem(LINK_KEY);
   let ticket;
   try {
     ticket = savedTicket ?? await (link ? linkTicket(link) : newTicket());
@@ -101,13 +113,16 @@ async function startCall(savedTicket = null) {
     localStream.getTracks().forEach((track) => track.stop()); // no camera left on for nothing
     throw err;
   }
-  // A reload of this tab takes the same call back instead of starting over.
-  sessionStorage.setItem(TICKET_KEY, JSON.stringify(ticket));
+  // This browser takes the same call back (a reload, a tab opened again) instead of a new one.
+  localStorage.setItem(TICKET_KEY, JSON.stringify(ticket));
   translate(ticket.language);
-  document.body.dataset.callId = ticket.call_id;
+  body.dataset.callId = ticket.call_id;
 
   $('intro').hidden = true;
   $('stage').hidden = false;
+  $('callbar').hidden = false;
+  $('call-pill').hidden = false;
+  $('avatar-pill').hidden = false;
   $('local').srcObject = localStream;
 
   const session = new Session({ token: ticket.token });
@@ -116,62 +131,94 @@ async function startCall(savedTicket = null) {
     retryButton: $('call-retry'),
   });
   const telemetry = new Telemetry(session);
-  call.onLink = (link) => telemetry.watchCallLink(link);
+  call.onLink = (callLink) => telemetry.watchCallLink(callLink);
   const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
   telemetry.watchAvatarSlot(slot);
   telemetry.setCall(ticket.call_id);
   $('avatar-retry').onclick = () => slot.retry();
 
+  let wasWaiting = true;
   call.onChange = (state) => {
     $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
-    document.body.dataset.call = state;
+    if (state !== 'ended') wasWaiting = state === 'waiting';
+    body.dataset.call = state;
+    $('hangup').textContent = state === 'waiting' ? t('leave') : t('hangup');
+    if (state !== 'waiting') $('queue-status').hidden = true;
+    layout();
   };
   slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
   slot.on('view', ({ view, voice }) => {
     $('overlay').hidden = view !== 'overlay';
-    document.body.dataset.avatar = view;
+    body.dataset.avatar = view;
     // "as-agent": the avatar speaks with the agent's voice; the agent's own sound is muted here
     // (no double voice) and the avatar takes the agent's place on screen.
-    const asAgent = voice === 'agent';
-    document.body.dataset.voice = voice;
-    $('remote').muted = asAgent;
+    body.dataset.voice = voice;
+    $('remote').muted = voice === 'agent';
+    layout();
   });
   const ice = bindIceServers(session, call, slot);
   session.on('welcome', (msg) => {
+    if (msg.assistant) {
+      $('assistant-label').textContent = msg.assistant.name
+        ? `${msg.assistant.name} · ${t(msg.assistant.feminine ? 'assistant.f' : 'assistant.m')}`
+        : t('assistant.m');
+      $('assistant-pill').textContent = msg.assistant.name || t('pill.assistant');
+    }
     if (msg.call?.state === 'waiting') call.show('waiting');
     if (msg.call?.state === 'ended') call.end(); // it ended while we were away
   });
+  session.on('queue-position', queueNotice);
   session.on('call-started', (msg) => {
     call.start({
-      callId: msg.call.call_id, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly, localStream,
-      rejoin: msg.call.state !== 'connecting',
+      callId: msg.call.call_id, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly,
+      localStream, rejoin: msg.call.state !== 'connecting',
     });
   });
+  const finish = (text) => {
+    forgetCall();
+    call.end(); // also when it ends before an agent took it (the link never started)
+    $('callbar').hidden = true;
+    $('end').hidden = false;
+    $('end-text').textContent = text;
+    $('remote-placeholder').textContent = text;
+    for (const track of localStream.getTracks()) track.stop();
+    layout();
+  };
   session.on('closed', ({ reason }) => {
     if (['unknown_call', 'call_ended', 'token_expired', 'token_invalid'].includes(reason)) {
-      forgetCall();
-      call.end();
+      finish(t('ended'));
     }
-    if (reason === 'replaced') { // the call goes on in another tab: this one lets go of it
-      call.end();
-      $('hangup').disabled = true;
-      $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
-        ? FRENCH.replaced : 'This call continues in another tab or window.';
-      for (const track of localStream.getTracks()) track.stop();
-    }
+    if (reason === 'replaced') finish(t('replaced')); // the call goes on in another tab
   });
   session.on('call-state', (msg) => {
-    if (msg.state === 'ended') {
-      forgetCall();
-      call.end(); // also when it ends before an agent took it (the link never started)
-      $('hangup').disabled = true;
-      $('remote-placeholder').textContent = document.documentElement.lang === 'fr'
-        ? FRENCH.ended : 'The call has ended. Thank you!';
-      for (const track of localStream.getTracks()) track.stop();
-    }
+    if (msg.state !== 'ended') return;
+    finish(wasWaiting && msg.reason === 'customer_hung_up' ? t('left') : t('ended'));
   });
   session.on('error', (msg) => console.warn('[avatarcall]', msg.code, msg.message));
   $('hangup').onclick = () => session.send({ type: 'call.end', call_id: ticket.call_id });
+  $('mute').onclick = () => {
+    const on = !localStream.getAudioTracks().every((track) => track.enabled);
+    for (const track of localStream.getAudioTracks()) track.enabled = on;
+    $('mute').setAttribute('aria-pressed', String(!on));
+    $('mute').textContent = on ? t('mute') : t('unmute');
+  };
+  $('camera').onclick = () => {
+    const on = !localStream.getVideoTracks().every((track) => track.enabled);
+    for (const track of localStream.getVideoTracks()) track.enabled = on;
+    $('camera').setAttribute('aria-pressed', String(!on));
+    $('camera').textContent = on ? t('camera.off') : t('camera.on');
+    body.dataset.camera = on ? 'on' : 'off';
+  };
+  for (const star of document.querySelectorAll('[data-stars]')) {
+    star.onclick = () => {
+      session.send({ type: 'call.rate', call_id: ticket.call_id, stars: Number(star.dataset.stars) });
+      for (const other of document.querySelectorAll('[data-stars]')) {
+        other.classList.toggle('chosen', other === star);
+      }
+      $('rated').hidden = false;
+    };
+  }
+  $('new-call').onclick = () => location.assign('/');
   call.show('waiting');
   await session.connect();
 }
@@ -182,9 +229,13 @@ function fail(message) {
   $('start-error').hidden = false;
 }
 
+for (const star of document.querySelectorAll('[data-stars]')) {
+  star.setAttribute('aria-label', t('rate.n', { n: star.dataset.stars }));
+}
+layout();
 byTestId('start-call').addEventListener('click', () => {
   startCall().catch((err) => fail(err.message));
 });
 
-const saved = sessionStorage.getItem(TICKET_KEY);
+const saved = localStorage.getItem(TICKET_KEY);
 if (saved) startCall(JSON.parse(saved)).catch((err) => fail(err.message));

@@ -14,8 +14,9 @@ const CLOSE_REFUSED = new Set([4401, 4403, 4409]);
 /**
  * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue", "call-started",
  * "call-state", "call-signal", "call-rejoin" (the other side came back on a new link),
- * "ice-servers" (fresh TURN credentials), "avatar-view", "avatar-answer", "avatar-error", "error",
- * "closed" ({code, reason}, final).
+ * "ice-servers" (fresh TURN credentials), "avatar-view", "avatar-answer", "avatar-error",
+ * "avatar-caption" (what the avatar is saying), "queue-position" (a waiting customer's place),
+ * "error", "closed" ({code, reason}, final).
  */
 export class Session extends Emitter {
   #ws = null;
@@ -31,7 +32,8 @@ export class Session extends Emitter {
   #heartbeat = 0;
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
-    'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error', 'error', 'closed'];
+    'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error',
+    'avatar-caption', 'queue-position', 'error', 'closed'];
 
   /** @param {{url?: string, token?: string, resume?: string}} options */
   constructor({ url, token, resume } = {}) {
@@ -155,6 +157,8 @@ export class Session extends Emitter {
         break;
       }
       case 'avatar.error': this.emit('avatar-error', msg); break;
+      case 'avatar.caption': this.emit('avatar-caption', msg); break;
+      case 'queue.position': this.emit('queue-position', msg); break;
       case 'error': {
         if (msg.request === 'avatar.offer') {
           for (const [epoch, waiter] of this.#pending) {
