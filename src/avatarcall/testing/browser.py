@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,6 +36,8 @@ def by_testid(page: Page, name: str):
 class Person:
     context: BrowserContext
     page: Page
+    # Every error its pages wrote to the console or threw, from the start (``watch_errors``).
+    errors: list[str] = field(default_factory=list)
 
     async def state(self, which: str) -> str:
         """The state's machine value (``data-state``; the visible word may be translated)."""
@@ -54,26 +56,53 @@ class Person:
         await self.context.close()
 
 
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
 async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None,
-                     ignore_https_errors: bool = False, init_script: str | None = None) -> Person:
+                     ignore_https_errors: bool = False, init_script: str | None = None,
+                     viewport: dict[str, int] | None = None) -> Person:
     """A fresh context; ``ignore_https_errors`` for a server with a self-signed certificate;
-    ``init_script`` runs in every page before the page's own scripts."""
-    context = await browser.new_context(locale=locale, viewport={"width": 1200, "height": 860},
-                                        ignore_https_errors=ignore_https_errors)
+    ``init_script`` runs in every page before the page's own scripts; a phone's ``viewport``
+    (``PHONE``) also means touch and a phone's pixel ratio."""
+    phone = viewport is not None and viewport["width"] < 600
+    context = await browser.new_context(locale=locale, viewport=viewport or DESKTOP,
+                                        ignore_https_errors=ignore_https_errors,
+                                        is_mobile=phone, has_touch=phone,
+                                        device_scale_factor=2 if phone else 1)
     if colour is not None:
         await context.add_init_script(COLOURED_CAMERA % colour)
     if init_script is not None:
         await context.add_init_script(init_script)
     page = await context.new_page()
-    return Person(context, page)
+    person = Person(context, page)
+    watch_errors(person)
+    return person
+
+
+def watch_errors(person: Person) -> None:
+    """Record in ``person.errors`` what its pages (this one and any opened later) say went wrong."""
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            where = message.location.get("url", "")
+            person.errors.append(f"{message.text} ({where})")
+
+    def on_page(page: Page) -> None:
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: person.errors.append(f"uncaught: {error}"))
+
+    on_page(person.page)
+    person.context.on("page", on_page)
 
 
 async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US",
                                colour: str | None = None, link: str | None = None,
                                ignore_https_errors: bool = False,
-                               init_script: str | None = None) -> Person:
+                               init_script: str | None = None,
+                               viewport: dict[str, int] | None = None) -> Person:
     """The customer opens the page (or the ``link`` they were given) and starts the call."""
-    customer = await new_person(browser, locale, colour, ignore_https_errors, init_script)
+    customer = await new_person(browser, locale, colour, ignore_https_errors, init_script, viewport)
     await customer.page.goto(link or url + "/")
     await by_testid(customer.page, "start-call").click()
     await customer.expect_state("call-state", "waiting")
@@ -82,8 +111,10 @@ async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US"
 
 async def agent_logs_in(browser: Browser, url: str, name: str = "alice",
                         password: str = "correct-horse", colour: str | None = None,
-                        ignore_https_errors: bool = False) -> Person:
-    agent = await new_person(browser, colour=colour, ignore_https_errors=ignore_https_errors)
+                        ignore_https_errors: bool = False, locale: str = "en-US",
+                        viewport: dict[str, int] | None = None) -> Person:
+    agent = await new_person(browser, locale, colour=colour, ignore_https_errors=ignore_https_errors,
+                             viewport=viewport)
     await agent.page.goto(url + "/agent")
     await by_testid(agent.page, "login-user").fill(name)
     await by_testid(agent.page, "login-password").fill(password)

@@ -326,8 +326,15 @@ async def admin_report(request: Request,
     events = await services.store.events_between(since, until, report.REPORT_KINDS)
     built = report.build(events, since, until, buckets)
     calls = await services.store.calls_between(since, until)
+    # The customers' ratings (1-5), the last one given for each call; rated up to now.
+    stars = {e.call_id: int(e.detail["stars"])
+             for e in await services.store.events_between(since, time.time(), ("rating",))}
+    rated = [stars[c.id] for c in calls if c.id in stars]
     return {
         **asdict(built),
-        "calls": [projection.snapshot(c, Role.AGENT).model_dump(mode="json", exclude_none=True)
+        "calls": [{**projection.snapshot(c, Role.AGENT).model_dump(mode="json", exclude_none=True),
+                   "rating": stars.get(c.id)}
                   for c in reversed(calls)],
+        "ratings": {"count": len(rated),
+                    "average": round(sum(rated) / len(rated), 2) if rated else None},
     }

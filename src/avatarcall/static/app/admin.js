@@ -80,14 +80,33 @@ function renderCharts(report) {
   success.append(el('svg:text', { x: 160, y: 192, class: 'legend fail' }, '■ failure'));
 }
 
+const OUTCOMES = {
+  customer_hung_up: 'customer hung up', agent_hung_up: 'agent ended it',
+  customer_left: 'customer left', agent_left: 'agent left',
+};
+
+function duration(c) {
+  if (!c.ended_at) return c.state;
+  const s = Math.round(c.ended_at - c.created_at);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
 function renderCalls(report) {
-  $('calls').replaceChildren(...report.calls.map((c) => {
-    const li = el('li', { 'data-testid': 'call-row', 'data-call-id': c.call_id });
-    const when = new Date(c.created_at * 1000).toLocaleTimeString();
-    li.append(el('span', {}, when), el('b', {}, c.state), el('span', { class: 'muted' }, c.agent ?? '—'));
-    li.onclick = () => showTimeline(c.call_id);
-    return li;
+  $('calls').tBodies[0].replaceChildren(...report.calls.map((c) => {
+    const tr = row([
+      new Date(c.created_at * 1000).toLocaleTimeString(), duration(c), c.language.toUpperCase(),
+      c.state === 'ended' ? (OUTCOMES[c.end_reason] ?? c.end_reason ?? 'ended') : c.state,
+      c.rating ? `${'★'.repeat(c.rating)}${'☆'.repeat(5 - c.rating)}` : '–', c.agent ?? '—',
+    ]);
+    tr.dataset.testid = 'call-row';
+    tr.setAttribute('data-testid', 'call-row');
+    tr.dataset.callId = c.call_id;
+    if (c.rating) tr.dataset.rating = String(c.rating);
+    tr.onclick = () => showTimeline(c.call_id);
+    return tr;
   }));
+  const { count, average } = report.ratings ?? {};
+  $('rating-average').textContent = count ? `· rated ${average} / 5 by ${count}` : '';
 }
 
 const LANES = ['customer', 'agent', 'server'];
@@ -96,7 +115,7 @@ async function showTimeline(callId) {
   const response = await fetch(`/api/calls/${callId}`);
   if (!response.ok) return;
   const { events } = await response.json();
-  for (const li of document.querySelectorAll('#calls li')) li.classList.toggle('selected', li.dataset.callId === callId);
+  for (const tr of $('calls').tBodies[0].rows) tr.classList.toggle('selected', tr.dataset.callId === callId);
   $('timeline-title').textContent = `— ${callId} (${events.length} events)`;
   const svg = $('timeline');
   svg.replaceChildren();
@@ -113,7 +132,8 @@ async function showTimeline(callId) {
     const t = t0 + (span * s) / 4;
     svg.append(el('svg:text', { x: x(t), y: 250, 'text-anchor': 'middle', class: 'tick' }, `${((t - t0)).toFixed(1)} s`));
   }
-  let lastLabelX = {};
+  // Labels go above or below their lane, wherever they do not run into the previous one.
+  const ends = Object.fromEntries(LANES.map((lane) => [lane, [-1e9, -1e9]]));
   for (const e of events) {
     const lane = LANES.includes(e.detail.role) ? e.detail.role : 'server';
     const y = 40 + LANES.indexOf(lane) * 70;
@@ -123,9 +143,13 @@ async function showTimeline(callId) {
       ? `${e.detail.scenario}: ${e.detail.outcome}` : e.kind;
     dot.append(el('svg:title', {}, `${label} +${(e.at - t0).toFixed(3)} s ${JSON.stringify(e.detail)}`));
     svg.append(dot);
-    if ((x(e.at) - (lastLabelX[lane] ?? -1e9)) > 60 && !e.kind.endsWith('.stats')) {
-      svg.append(el('svg:text', { x: x(e.at), y: y - 10, class: 'event-label', 'text-anchor': 'middle' }, label));
-      lastLabelX[lane] = x(e.at);
+    const half = label.length * 2.9 + 4; // about half the label's width at 10 px
+    const spot = e.kind.endsWith('.stats') ? -1 : ends[lane].findIndex((end) => x(e.at) - half > end);
+    if (spot >= 0) {
+      svg.append(el('svg:text', {
+        x: x(e.at), y: spot === 0 ? y - 10 : y + 19, class: 'event-label', 'text-anchor': 'middle',
+      }, label));
+      ends[lane][spot] = x(e.at) + half;
     }
   }
 }

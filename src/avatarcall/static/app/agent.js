@@ -1,52 +1,44 @@
-// The agent console: sign in, see the queue, take a call, steer the avatar, end the call.
+// The agent console: sign in, see the queue, take a call, steer the avatar, end the call. In the
+// agent's language (English or French, from the browser).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
-import { bindIceServers, CallView, showAvatarState } from './call-view.js';
+import { QueueList } from './agent-queue.js';
+import { bindIceServers, bindMediaToggles, CallView, showAvatarState } from './call-view.js';
+import { browserLanguage, clock, setLanguage, showState, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+const body = document.body;
 
 const RESUME_KEY = 'avatarcall.resume';
+const SAY_MAX = 1000; // signaling/messages.py SAY_MAX
 
-function renderQueue(items, accept) {
-  const list = $('queue');
-  list.replaceChildren(...items.map((item) => {
-    const li = document.createElement('li');
-    li.dataset.testid = 'queue-item';
-    li.setAttribute('data-testid', 'queue-item');
-    li.dataset.callId = item.call_id;
-    const who = document.createElement('span');
-    who.className = 'who';
-    who.textContent = `${item.customer} · ${item.language.toUpperCase()}`;
-    const waited = document.createElement('span');
-    waited.className = 'waited';
-    waited.dataset.since = String(item.waiting_since);
-    const button = document.createElement('button');
-    button.className = 'primary';
-    button.setAttribute('data-testid', 'accept-call');
-    button.textContent = 'Accept';
-    button.onclick = () => accept(item.call_id);
-    li.append(who, waited, button);
-    return li;
-  }));
-  $('queue-count').textContent = String(items.length);
-  $('queue-empty').hidden = items.length > 0;
-  tickWaits();
+setLanguage(browserLanguage());
+document.title = `${t('console')} — avatarcall`;
+showState(byTestId('call-state'), 'call', 'idle');
+showState(byTestId('avatar-state'), 'avatar', 'off');
+
+/** Why Say cannot be used now (nobody would hear it), or null. */
+function sayBlocked(active, mode) {
+  if (!active) return t('say_no_call');
+  if (mode === 'off') return t('say_off');
+  if (mode === 'overlay') return t('say_overlay');
+  if (mode === 'as-agent') return t('say_agent');
+  return null;
 }
 
-function tickWaits() {
-  const now = Date.now() / 1000;
-  for (const el of document.querySelectorAll('.waited')) {
-    const seconds = Math.max(0, Math.round(now - Number(el.dataset.since)));
-    el.textContent = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  }
+function note(id, text) {
+  $(id).textContent = text ?? '';
+  $(id).hidden = !text;
 }
 
 async function openConsole(name) {
   $('login').hidden = true;
   $('console').hidden = false;
+  for (const id of ['call-pill', 'avatar-pill', 'sign-out']) $(id).hidden = false;
   $('who').textContent = name;
   const localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
   $('local').srcObject = localStream;
+  bindMediaToggles(localStream, $('mute'), $('camera'));
 
   // The resume token lets a reload of this tab take its call back.
   const session = new Session({ resume: sessionStorage.getItem(RESUME_KEY) ?? undefined });
@@ -56,23 +48,51 @@ async function openConsole(name) {
   });
   const telemetry = new Telemetry(session);
   call.onLink = (link) => telemetry.watchCallLink(link);
-  const slot = new AvatarSlot(session, { video: $('avatar') });
+  const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
   slot.setVoiceTrack(localStream.getAudioTracks()[0] ?? null);
   telemetry.watchAvatarSlot(slot);
   $('avatar-retry').onclick = () => slot.retry();
+  const queue = new QueueList($('queue'), {
+    count: $('queue-count'), empty: $('queue-empty'), notify: $('notify'),
+  });
   let callId = null;
+  let startedAt = 0;
+
+  const refreshSay = () => {
+    const active = ['connecting', 'connected', 'reconnecting'].includes(body.dataset.call);
+    const blocked = sayBlocked(active, $('mode').value);
+    const length = $('say').value.length;
+    $('say-count').textContent = `${length} / ${SAY_MAX}`;
+    $('say-count').classList.toggle('over', length > SAY_MAX);
+    $('say').disabled = Boolean(blocked);
+    $('say-language').disabled = Boolean(blocked);
+    $('say-submit').disabled = Boolean(blocked) || length === 0 || length > SAY_MAX;
+    note('say-note', active ? blocked : null);
+  };
+  const tickTimer = () => {
+    $('timer').hidden = !startedAt;
+    if (startedAt) $('timer').textContent = t('call_timer', { t: clock((Date.now() - startedAt) / 1000) });
+  };
+  setInterval(tickTimer, 1000);
 
   call.onChange = (state) => {
+    body.dataset.call = state;
     const active = ['connecting', 'connected', 'reconnecting'].includes(state);
     $('remote-placeholder').hidden = state === 'connected' || state === 'reconnecting';
-    for (const id of ['end', 'say', 'restart']) $(id).disabled = !active;
-    $('say-form').querySelector('button').disabled = !active;
+    $('end').disabled = !active;
+    $('restart').disabled = !active;
+    if (state === 'connected' && !startedAt) startedAt = Date.now();
+    if (!active) startedAt = 0;
+    tickTimer();
+    refreshSay();
   };
   slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
+  slot.on('view', ({ view }) => { $('overlay').hidden = view !== 'overlay'; });
   // The avatar plan chosen before taking a call applies from its first second.
-  const accept = (id) => session.send({
-    type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value,
-  });
+  queue.onAccept = (id) => {
+    note('queue-note', null);
+    session.send({ type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value });
+  };
 
   const ice = bindIceServers(session, call, slot);
   session.on('welcome', (msg) => {
@@ -83,12 +103,15 @@ async function openConsole(name) {
       call.end();
     }
   });
-  session.on('queue', (items) => renderQueue(items, accept));
+  session.on('queue', (items) => queue.show(items));
   session.on('call-started', (msg) => {
     callId = msg.call.call_id;
     telemetry.setCall(callId);
     $('mode').value = msg.call.during;
     $('after').value = msg.call.after;
+    $('say-language').value = msg.call.language === 'fr' ? 'fr' : 'en';
+    note('end-reason', null);
+    note('agent-note', null);
     if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);
     call.start({
       callId, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly, localStream,
@@ -99,40 +122,42 @@ async function openConsole(name) {
     if (msg.call_id === callId && msg.state === 'ended') {
       callId = null;
       sessionStorage.removeItem(RESUME_KEY);
+      const reason = msg.reason && t(`reason.${msg.reason}`) !== `reason.${msg.reason}`
+        ? t(`reason.${msg.reason}`) : t('ended');
+      note('end-reason', reason);
     }
   });
   session.on('closed', ({ code, reason }) => {
     // Signed out everywhere, removed, or the account changed: back to signing in, from scratch.
     if (code === 4401) location.assign(`/agent?ended=${encodeURIComponent(reason || 'session_ended')}`);
-    if (code === 4409) { // this call was taken back by another tab of this agent
-      const note = $('avatar-error');
-      note.textContent = 'This call continues in another tab or window.';
-      note.hidden = false;
-    }
+    if (code === 4409) note('agent-note', t('replaced')); // taken back by another tab of this agent
   });
   session.on('error', (msg) => {
-    console.warn('[avatarcall]', msg.code, msg.message);
-    const note = $('avatar-error');
-    if (msg.request?.startsWith('avatar')) {
-      note.textContent = msg.message;
-      note.hidden = false;
-    }
+    const text = t(`error.${msg.code}`) !== `error.${msg.code}` ? t(`error.${msg.code}`) : msg.message;
+    if (msg.request === 'call.accept') note('queue-note', text);
+    else if (msg.request === 'avatar.say') note('say-note', text);
+    else note('agent-note', text);
   });
 
-  const plan = () => callId && session.send({
-    type: 'avatar.plan.set', call_id: callId, during: $('mode').value, after: $('after').value,
-  });
+  const plan = () => {
+    refreshSay();
+    if (callId) {
+      session.send({ type: 'avatar.plan.set', call_id: callId, during: $('mode').value, after: $('after').value });
+    }
+  };
   $('mode').onchange = plan;
   $('after').onchange = plan;
+  $('say').oninput = refreshSay;
   $('say-form').onsubmit = (ev) => {
     ev.preventDefault();
     const text = $('say').value.trim();
-    if (callId && text) session.send({ type: 'avatar.say', call_id: callId, text });
+    if (!callId || !text || text.length > SAY_MAX) return;
+    session.send({ type: 'avatar.say', call_id: callId, text, language: $('say-language').value });
     $('say').value = '';
+    refreshSay();
   };
   $('restart').onclick = () => callId && session.send({ type: 'avatar.restart', call_id: callId });
   $('end').onclick = () => callId && session.send({ type: 'call.end', call_id: callId });
-  setInterval(tickWaits, 1000);
   call.show('waiting');
   await session.connect();
 }
@@ -145,16 +170,17 @@ $('login').addEventListener('submit', async (ev) => {
     body: JSON.stringify({ name: $('user').value, password: $('password').value }),
   });
   if (!response.ok) {
-    $('login-error').textContent = (await response.json()).message ?? 'Sign-in failed.';
-    $('login-error').hidden = false;
+    const { code, message } = await response.json().catch(() => ({}));
+    note('login-error', t(`error.${code}`) !== `error.${code}` ? t(`error.${code}`) : (message ?? t('sign_in_failed')));
     return;
   }
   openConsole((await response.json()).name);
 });
 
-const ENDED = {
-  session_ended: 'Your session has ended (signed out everywhere, or your account changed). Sign in again.',
-  token_expired: 'Your session has expired. Sign in again.',
+$('sign-out').onclick = async () => {
+  await fetch('/api/logout', { method: 'POST' });
+  sessionStorage.removeItem(RESUME_KEY);
+  location.assign('/agent');
 };
 
 (async () => {
@@ -163,8 +189,7 @@ const ENDED = {
   $('login').hidden = false;
   const ended = new URLSearchParams(location.search).get('ended');
   if (ended) {
-    $('login-error').textContent = ENDED[ended] ?? 'Your session has ended. Sign in again.';
-    $('login-error').hidden = false;
+    note('login-error', t(`ended.${ended}`) !== `ended.${ended}` ? t(`ended.${ended}`) : t('ended.other'));
     history.replaceState(null, '', '/agent');
   }
 })();

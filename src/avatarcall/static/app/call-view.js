@@ -165,3 +165,23 @@ export function bindIceServers(session, call, slot) {
   session.on('ice-servers', (msg) => apply(msg.call, msg.avatar, msg.refresh_in));
   return current;
 }
+
+/** Mute and camera-off buttons for a local stream (the tracks stay, only disabled). */
+export function bindMediaToggles(stream, muteButton, cameraButton, onCamera = () => {}) {
+  const toggle = (tracks) => {
+    const on = !tracks.every((track) => track.enabled);
+    for (const track of tracks) track.enabled = on;
+    return on;
+  };
+  muteButton.onclick = () => {
+    const on = toggle(stream.getAudioTracks());
+    muteButton.setAttribute('aria-pressed', String(!on));
+    muteButton.textContent = on ? t('mute') : t('unmute');
+  };
+  cameraButton.onclick = () => {
+    const on = toggle(stream.getVideoTracks());
+    cameraButton.setAttribute('aria-pressed', String(!on));
+    cameraButton.textContent = on ? t('camera.off') : t('camera.on');
+    onCamera(on);
+  };
+}

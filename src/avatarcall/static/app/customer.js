@@ -2,7 +2,7 @@
 // to the advisor, see the goodbye, say how it went. One screen, phone first, in the person's
 // language (English or French).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
-import { bindIceServers, CallView, showAvatarState } from './call-view.js';
+import { bindIceServers, bindMediaToggles, CallView, showAvatarState } from './call-view.js';
 import { browserLanguage, language, setLanguage, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -59,7 +59,7 @@ async function linkTicket(token) {
 async function newTicket() {
   const response = await fetch('/api/calls', {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ language: navigator.language }),
+    body: JSON.stringify({ language: navigator.language, name: $('name').value.trim() || undefined }),
   });
   if (!response.ok) throw new Error(await problem(response, 'not_started'));
   return response.json();
@@ -159,15 +159,22 @@ async function startCall(savedTicket = null) {
   const ice = bindIceServers(session, call, slot);
   session.on('welcome', (msg) => {
     if (msg.assistant) {
-      $('assistant-label').textContent = msg.assistant.name
-        ? `${msg.assistant.name} · ${t(msg.assistant.feminine ? 'assistant.f' : 'assistant.m')}`
-        : t('assistant.m');
+      $('assistant-name').textContent = msg.assistant.name ?? '';
+      $('assistant-role').textContent = t(msg.assistant.feminine ? 'assistant.f' : 'assistant.m');
       $('assistant-pill').textContent = msg.assistant.name || t('pill.assistant');
     }
     if (msg.call?.state === 'waiting') call.show('waiting');
     if (msg.call?.state === 'ended') call.end(); // it ended while we were away
   });
   session.on('queue-position', queueNotice);
+  // Captions: what the assistant says, on screen while it says it (about 14 characters a second).
+  let captionTimer = 0;
+  session.on('avatar-caption', ({ text }) => {
+    $('captions').textContent = text;
+    $('captions').hidden = false;
+    clearTimeout(captionTimer);
+    captionTimer = setTimeout(() => { $('captions').hidden = true; }, 2500 + 70 * text.length);
+  });
   session.on('call-started', (msg) => {
     call.start({
       callId: msg.call.call_id, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly,
@@ -196,19 +203,9 @@ async function startCall(savedTicket = null) {
   });
   session.on('error', (msg) => console.warn('[avatarcall]', msg.code, msg.message));
   $('hangup').onclick = () => session.send({ type: 'call.end', call_id: ticket.call_id });
-  $('mute').onclick = () => {
-    const on = !localStream.getAudioTracks().every((track) => track.enabled);
-    for (const track of localStream.getAudioTracks()) track.enabled = on;
-    $('mute').setAttribute('aria-pressed', String(!on));
-    $('mute').textContent = on ? t('mute') : t('unmute');
-  };
-  $('camera').onclick = () => {
-    const on = !localStream.getVideoTracks().every((track) => track.enabled);
-    for (const track of localStream.getVideoTracks()) track.enabled = on;
-    $('camera').setAttribute('aria-pressed', String(!on));
-    $('camera').textContent = on ? t('camera.off') : t('camera.on');
+  bindMediaToggles(localStream, $('mute'), $('camera'), (on) => {
     body.dataset.camera = on ? 'on' : 'off';
-  };
+  });
   for (const star of document.querySelectorAll('[data-stars]')) {
     star.onclick = () => {
       session.send({ type: 'call.rate', call_id: ticket.call_id, stars: Number(star.dataset.stars) });

@@ -12,7 +12,8 @@ const HEARTBEAT_MS = 20_000; // the server closes a socket that is silent for 60
 const CLOSE_REFUSED = new Set([4401, 4403, 4409]);
 
 /**
- * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue", "call-started",
+ * Events: "open", "reconnecting" ({attempt, delayMs}), "welcome", "queue" (the waiting
+ * customers, oldest first; the array's `total`: how many wait in all), "call-started",
  * "call-state", "call-signal", "call-rejoin" (the other side came back on a new link),
  * "ice-servers" (fresh TURN credentials), "avatar-view", "avatar-answer", "avatar-error",
  * "avatar-caption" (what the avatar is saying), "queue-position" (a waiting customer's place),
@@ -142,7 +143,9 @@ export class Session extends Emitter {
     if (msg.resume) this.#resume = msg.resume;
     switch (msg.type) {
       case 'welcome': this.emit('welcome', msg); break;
-      case 'queue': this.emit('queue', msg.items); break;
+      case 'queue': // the array as before, and how many wait in all (only the first 200 are listed)
+        this.emit('queue', Object.assign(msg.items, { total: msg.total ?? msg.items.length }));
+        break;
       case 'call.started': this.emit('call-started', msg); break;
       case 'call.state': this.emit('call-state', msg); break;
       case 'call.signal': this.emit('call-signal', msg); break;
