@@ -21,7 +21,7 @@ from avatarcall import __version__
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.pool import WorkerPool
-from avatarcall.avatar.setup import assistant, session_config, synthesizer
+from avatarcall.avatar.setup import assistant, overlay_loops, session_config, synthesizer
 from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.cluster import (
     Node,
@@ -59,7 +59,7 @@ from avatarcall.store.apikeys import WorkerKeyStore
 from avatarcall.store.files import private_dir
 from avatarcall.store.postgres import PostgresCallStore
 from avatarcall.tokens import TokenSigner, load_or_create_key
-from avatarcall.web import api, diagnostics, pages, workers, ws
+from avatarcall.web import api, diagnostics, loops, pages, workers, ws
 from avatarcall.web.headers import SecurityHeaders
 from avatarcall.web.hosts import AllowedHosts
 from avatarcall.web.identity import AgentDirectory, Authenticator
@@ -146,12 +146,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         call_limiter=AttemptLimiter(settings.calls_per_address, settings.calls_window),
         diagnostics_limiter=AttemptLimiter(settings.diagnostics_per_address, 60.0),
         worker_keys=await asyncio.to_thread(WorkerKeyStore, settings.data_dir / DB_FILE),
+        overlay_loops=overlay_loops(settings),
         worker_pool=pool, local_workers=local_workers, readiness=readiness)
     if local_workers is not None:
         local_workers.start()  # they dial in (and try again) once the server listens
+    loops = asyncio.create_task(app.state.services.overlay_loops.prepare(), name="overlay-loops")
     try:
         yield
     finally:
+        loops.cancel()
         if local_workers is not None:
             await local_workers.stop()
         await diag.close()
@@ -199,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(workers.router)
     app.include_router(pages.router)
+    app.include_router(loops.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(SWAGGER_UI)), name="docs-assets")
     return app

@@ -32,6 +32,12 @@ def default_data_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "avatarcall"
 
 
+def default_cache_dir() -> Path:
+    """What can be made again (the overlay loops): one place per user, shared by every server."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "avatarcall"
+
+
 class IceServer(BaseModel):
     """One entry of an RTCConfiguration ``iceServers`` list, as the browser expects it."""
 
@@ -54,6 +60,10 @@ class Settings(BaseSettings):
         default_factory=lambda: default_data_dir(),
         description="SQLite file, signing key, TLS files (default: $XDG_DATA_HOME/avatarcall, "
         "else ~/.local/share/avatarcall: the same wherever a command is run from)")
+    cache_dir: Path = Field(
+        default_factory=lambda: default_cache_dir(),
+        description="files made from the settings and kept to save the work (the overlay mode's "
+        "loops; default: $XDG_CACHE_HOME/avatarcall, else ~/.cache/avatarcall)")
     demo_agent: str | None = Field(
         default=None, description="name:password of the admin made on the first start, when "
         "there is no agent yet (a password is generated and shown once when unset); 'off': none")

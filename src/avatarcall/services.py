@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from avatarcall.avatar.control import AvatarControl
+from avatarcall.avatar.loops import OverlayLoops
 from avatarcall.avatar.pool import WorkerPool
 from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.cluster.bus import RedisPeerBus
@@ -39,6 +40,7 @@ class Services:
     call_limiter: AttemptLimiter  # calls started per client address (the anonymous customer page)
     diagnostics_limiter: AttemptLimiter  # diagnostics requests per client address
     worker_keys: WorkerKeyStore
+    overlay_loops: OverlayLoops
     readiness: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     draining: asyncio.Event = field(default_factory=asyncio.Event)  # SIGTERM: no new sockets
     worker_pool: WorkerPool | None = None  # None: avatars render in this process

@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 from avatarcall.testing.browser import (
     DESKTOP,
     PHONE,
+    TIMEOUT,
     Person,
     agent_accepts,
     agent_logs_in,
@@ -232,7 +233,9 @@ async def test_the_overlay_is_our_character_and_talks_while_the_agent_does(brows
     for person in (customer, agent):  # the agent's preview shows what the customer sees
         overlay = by_testid(person.page, "avatar-overlay")
         await expect(overlay).to_be_visible()
-        await expect(overlay).to_have_attribute("data-source", re.compile("^(idle|talking)$"))
+        # (A machine's first server makes the loops at start: a few seconds, once.)
+        await expect(overlay).to_have_attribute("data-source", re.compile("^(idle|talking)$"),
+                                                timeout=TIMEOUT)
     # Chromium's fake microphone beeps: the agent's voice makes the character talk, on both.
     for person in (customer, agent):
         await expect(by_testid(person.page, "avatar-overlay")).to_have_attribute("data-source", "talking")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from avatarcall.avatar.loops import OverlayLoops
+from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer, SpeechSynthesizer
 from avatarcall.config import Settings
@@ -34,3 +36,17 @@ def synthesizer(settings: Settings) -> SpeechSynthesizer:
 
         return PiperSynthesizer(settings.piper_model)
     return EspeakSynthesizer()
+
+
+def overlay_loops(settings: Settings) -> OverlayLoops:
+    """The overlay mode's loops of the configured character, cached for every server here."""
+    def renderer() -> Renderer:
+        return make_renderer(settings.avatar_character, settings.avatar_size,
+                             settings.avatar_palette, settings.avatar_image_dir)
+
+    images = settings.avatar_image_dir
+    return OverlayLoops(settings.cache_dir / "loops", renderer, identity={
+        "character": settings.avatar_character, "palette": settings.avatar_palette,
+        "size": settings.avatar_size, "images": str(images or ""),
+        # a deployment's own pictures, changed in place, make new loops
+        "changed": max((p.stat().st_mtime for p in images.iterdir()), default=0) if images else 0})

@@ -2,7 +2,9 @@
 // agent's language (English or French, from the browser).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import { QueueList } from './agent-queue.js';
-import { bindIceServers, bindMediaToggles, CallView, showAvatarState } from './call-view.js';
+import {
+  bindIceServers, bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
+} from './call-view.js';
 import { browserLanguage, clock, setLanguage, showState, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -48,7 +50,10 @@ async function openConsole(name) {
   });
   const telemetry = new Telemetry(session);
   call.onLink = (link) => telemetry.watchCallLink(link);
-  const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
+  // The preview's overlay is the customer's: it talks while the agent does.
+  const slot = new AvatarSlot(session, {
+    video: $('avatar'), canvas: $('overlay'), overlay: { loops: OVERLAY_LOOPS, voice: () => localStream },
+  });
   slot.setVoiceTrack(localStream.getAudioTracks()[0] ?? null);
   telemetry.watchAvatarSlot(slot);
   $('avatar-retry').onclick = () => slot.retry();

@@ -6,6 +6,9 @@ import { showState, t } from './i18n.js';
 
 const CONNECT_DEADLINE_MS = 30000;
 
+/** This server's loops of its character, for the overlay mode. */
+export const OVERLAY_LOOPS = { idle: '/avatar/loops/idle.webm', talking: '/avatar/loops/talking.webm' };
+
 export class CallView {
   #session;
   #remoteVideo;

@@ -2,7 +2,9 @@
 // to the advisor, see the goodbye, say how it went. One screen, phone first, in the person's
 // language (English or French).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
-import { bindIceServers, bindMediaToggles, CallView, showAvatarState } from './call-view.js';
+import {
+  bindIceServers, bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
+} from './call-view.js';
 import { browserLanguage, language, setLanguage, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -132,7 +134,11 @@ async function startCall(savedTicket = null) {
   });
   const telemetry = new Telemetry(session);
   call.onLink = (callLink) => telemetry.watchCallLink(callLink);
-  const slot = new AvatarSlot(session, { video: $('avatar'), canvas: $('overlay') });
+  // The overlay talks while the agent does (their voice, from the call's stream).
+  const slot = new AvatarSlot(session, {
+    video: $('avatar'), canvas: $('overlay'),
+    overlay: { loops: OVERLAY_LOOPS, voice: () => $('remote').srcObject },
+  });
   telemetry.watchAvatarSlot(slot);
   telemetry.setCall(ticket.call_id);
   $('avatar-retry').onclick = () => slot.retry();

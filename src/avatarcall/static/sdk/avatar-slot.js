@@ -33,13 +33,16 @@ export class AvatarSlot extends Emitter {
   /**
    * @param {import('./session.js').Session} session
    * @param {{video: HTMLVideoElement, canvas?: HTMLCanvasElement, iceServers?: RTCIceServer[],
-   *          relayOnly?: boolean}} options
+   *          relayOnly?: boolean, overlay?: {loops?: {idle: string, talking: string},
+   *          voice?: () => (MediaStream|null)}}} options  ``overlay``: the character's loops for
+   *          the overlay mode (the server's ``/avatar/loops/idle.webm`` and ``talking.webm``)
+   *          and the voice that makes it talk
    */
-  constructor(session, { video, canvas = null, iceServers = [], relayOnly = false }) {
+  constructor(session, { video, canvas = null, iceServers = [], relayOnly = false, overlay = {} }) {
     super(AvatarSlot.EVENTS);
     this.#session = session;
     this.#video = video;
-    this.#overlay = canvas ? new OverlayAvatar(canvas) : null;
+    this.#overlay = canvas ? new OverlayAvatar(canvas, overlay) : null;
     this.#iceServers = iceServers;
     this.#relayOnly = relayOnly;
     this.#offs.push(session.on('avatar-view', (msg) => this.#onView(msg)));
