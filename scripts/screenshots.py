@@ -36,7 +36,9 @@ async def one_call(browser, url: str, out: Path, *, phone: bool) -> None:
     await landing.page.goto(url + "/")
     await landing.page.screenshot(path=out / f"customer-landing-{tag}.png")
     await landing.context.close()
-    customer = await customer_starts_call(browser, url, locale, viewport=viewport)
+    name, topic = ("Zoé", "Ma facture de novembre") if phone else ("Sam", "Delivery of order 4411")
+    customer = await customer_starts_call(browser, url, locale, viewport=viewport, name=name,
+                                          topic=topic)
     await customer.expect_state("avatar-state", "live")
     await asyncio.sleep(1.0)
     await customer.page.screenshot(path=out / f"customer-waiting-{tag}.png")

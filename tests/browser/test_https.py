@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import ConsoleMessage
+from playwright.async_api import ConsoleMessage, expect
 
 from avatarcall.testing.browser import (
     agent_accepts,
@@ -41,7 +41,7 @@ def invitation(server: Server) -> dict[str, str]:
     key = subprocess.run([sys.executable, "-m", "avatarcall", "apikey", "add", "shop"], env=env,
                          capture_output=True, text=True, check=True).stdout.strip()
     response = httpx.post(f"{server.url}/api/integrations/calls", verify=False,
-                          json={"customer": "Ada Lovelace", "language": "en-GB"},
+                          json={"customer": "Ada Lovelace", "language": "en-GB", "topic": "Order 4411"},
                           headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 200, response.text
     return response.json()
@@ -59,6 +59,7 @@ async def test_an_invited_customer_and_an_agent_talk_over_https(browser, https_s
     customer = await new_person(browser, ignore_https_errors=True)
     customer.page.on("console", watch)  # from the first byte of the page on
     await customer.page.goto(invited["url"])
+    await expect(by_testid(customer.page, "customer-name")).to_be_hidden()  # the link says who
     await by_testid(customer.page, "start-call").click()
     await customer.expect_state("call-state", "waiting")
     assert await call_id_of(customer) == invited["call_id"]  # the link's call, not a new one
@@ -71,6 +72,7 @@ async def test_an_invited_customer_and_an_agent_talk_over_https(browser, https_s
     queue_item = agent.page.locator(f'[data-testid="queue-item"][data-call-id="{invited["call_id"]}"]')
     await queue_item.wait_for()
     assert "Ada Lovelace" in (await queue_item.text_content() or "")
+    assert "Order 4411" in (await queue_item.text_content() or "")
     await agent_accepts(agent, invited["call_id"])
     for person in (customer, agent):
         await person.expect_state("call-state", "connected")

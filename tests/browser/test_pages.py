@@ -20,10 +20,13 @@ from avatarcall.testing.browser import (
     Person,
     agent_accepts,
     agent_logs_in,
+    audio_level,
     by_testid,
     call_id_of,
     customer_starts_call,
     new_person,
+    record_states,
+    state_history,
 )
 from avatarcall.testing.server import Server, start_server
 
@@ -177,6 +180,48 @@ async def test_the_agent_sees_who_left_and_a_reopened_tab_keeps_its_place(browse
     await expect(agent.page.locator('[data-testid="queue-item"]')).to_have_count(1)
     await agent_accepts(agent, call_id)
     await agent.expect_state("call-state", "connected")
+    assert unexpected(agent) == [] and unexpected(customer) == [], (agent.errors, customer.errors)
+    await agent.close()
+    await customer.close()
+
+
+async def test_after_end_call_the_agents_preview_follows_the_goodbye_then_goes_off(
+        browser, site: Server) -> None:
+    customer = await customer_starts_call(browser, site.url, "fr-FR", viewport=PHONE)
+    agent = await agent_logs_in(browser, site.url)
+    await by_testid(agent.page, "avatar-mode").select_option("overlay")  # the goodbye is a stream
+    await agent_accepts(agent, await call_id_of(customer))
+    await customer.expect_state("call-state", "connected")
+    await expect(by_testid(agent.page, "avatar-overlay")).to_be_visible()
+    await record_states(agent)
+    await by_testid(agent.page, "end-call").click()
+    await agent.expect_state("call-state", "ended")
+    # What the customer sees now: the character saying goodbye, on both screens.
+    await expect(by_testid(customer.page, "captions")).to_contain_text("Au revoir", timeout=TIMEOUT)
+    await agent.expect_state("avatar-state", "live")
+    await expect(by_testid(agent.page, "avatar-video")).to_be_visible()
+    assert await audio_level(customer) > 0.01  # the goodbye is heard
+    await agent.expect_state("avatar-state", "off", timeout=20_000)  # then the preview goes
+    await expect(by_testid(agent.page, "avatar-video")).to_be_hidden()
+    seen = await state_history(agent, "avatar-state")
+    assert "reconnecting" not in seen and "error" not in seen, seen
+    await asyncio.sleep(1.0)  # whatever the pages still had to say
+    assert unexpected(agent) == [] and unexpected(customer) == [], (agent.errors, customer.errors)
+    await agent.close()
+    await customer.close()
+
+
+async def test_the_agent_sees_who_calls_and_what_about(browser, site: Server) -> None:
+    agent = await agent_logs_in(browser, site.url)
+    customer = await customer_starts_call(browser, site.url, "fr-FR", viewport=PHONE, name="Zoé",
+                                          topic="Ma facture de novembre")
+    call_id = await call_id_of(customer)
+    item = agent.page.locator(f'[data-testid="queue-item"][data-call-id="{call_id}"]')
+    await expect(item).to_contain_text("Zoé")
+    await expect(item).to_contain_text("Ma facture de novembre")
+    await agent_accepts(agent, call_id)
+    await agent.expect_state("call-state", "connected")
+    await expect(agent.page.locator("#customer-label")).to_have_text("Zoé · Ma facture de novembre")
     assert unexpected(agent) == [] and unexpected(customer) == [], (agent.errors, customer.errors)
     await agent.close()
     await customer.close()

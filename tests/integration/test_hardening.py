@@ -90,6 +90,10 @@ async def test_names_are_checked_at_the_edge(server: Server) -> None:
             assert response.status_code == 422, name
             assert response.json()["code"] == "bad_message" and "name" in response.json()["message"]
         assert (await http.post("/api/calls", json={"name": "Zoé Ünal-O'Brien"})).status_code == 200
+        for topic in ("a\nb", "x" * 121, ""):  # what the call is about: the same rules
+            response = await http.post("/api/calls", json={"name": "Zoé", "topic": topic})
+            assert response.status_code == 422 and "topic" in response.json()["message"], topic
+        assert (await http.post("/api/calls", json={"topic": "Ma facture"})).status_code == 200
 
 
 async def test_a_customer_who_vanishes_is_always_abandoned(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ written, in order, and an older version of a call never overwrites a newer one."
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -44,7 +45,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def connected_call(now: float) -> Call:
-    call = Call.new("fr", "Zoé", now=now)
+    call = Call.new("fr", "Zoé", now=now, topic="Ma facture de novembre")
     call = replace(call, plan=AvatarPlan(during=DuringMode.OVERLAY, after=AfterMode.OFF),
                    agent=Participant(Role.AGENT, "alice", joined_at=now + 5))
     return call.moved(CallEvent.AGENT_ACCEPTED, now=now + 5).moved(CallEvent.LINK_UP, now=now + 6)
@@ -105,6 +106,26 @@ async def test_saves_of_one_call_land_in_version_order(store) -> None:
     await asyncio.gather(*writes)
     loaded = await store.load_call(call.id)
     assert loaded is not None and loaded.end_reason == "step19"
+
+
+async def test_a_file_made_before_calls_had_a_topic_opens_and_keeps_its_calls(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the schema as it was
+        db.executescript(
+            "CREATE TABLE calls (id TEXT PRIMARY KEY, language TEXT NOT NULL, created_at REAL NOT NULL,"
+            " state TEXT NOT NULL, plan_during TEXT NOT NULL, plan_after TEXT NOT NULL,"
+            " ended_at REAL, end_reason TEXT);"
+            "INSERT INTO calls VALUES ('c-old', 'en', 10.0, 'ended', 'beside', 'conclusion', 20.0, 'agent_left');")
+    store = CallStore(path)
+    await store.open()
+    try:
+        old = await store.load_call("c-old")
+        assert old is not None and old.end_reason == "agent_left" and old.topic is None
+        call = connected_call(1_000.0)
+        await store.save_call(call)
+        assert await store.load_call(call.id) == call
+    finally:
+        await store.close()
 
 
 async def test_migrations_apply_once_under_a_lock(postgres: Postgres) -> None:

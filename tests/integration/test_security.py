@@ -283,7 +283,7 @@ async def test_an_api_key_mints_a_link_to_one_call(server: Server) -> None:
     assert key not in (server.data_dir / "avatarcall.sqlite3").read_bytes().decode("latin-1")
 
     async with server.client() as http:
-        body = {"customer": "Zoé Martin", "language": "fr-FR"}
+        body = {"customer": "Zoé Martin", "language": "fr-FR", "topic": "Commande 4411"}
         for headers, code in (({}, "unauthenticated"),
                               ({"Authorization": "Bearer ack_not-a-key"}, "bad_api_key"),
                               ({"Authorization": f"Basic {key}"}, "unauthenticated")):
@@ -309,7 +309,8 @@ async def test_an_api_key_mints_a_link_to_one_call(server: Server) -> None:
     async with customer(server, joined) as ws_customer:
         async with connect(ws_url(server), additional_headers={"Cookie": f"avatarcall_agent={cookie}"}) as ws:
             queue = await receive(ws, "queue")
-        assert [i["customer"] for i in queue["items"] if i["call_id"] == call_id] == ["Zoé Martin"]
+        assert [(i["customer"], i["topic"]) for i in queue["items"] if i["call_id"] == call_id] == [
+            ("Zoé Martin", "Commande 4411")]
         # The invited customer is a customer: agent-only messages are refused.
         for message in ({"type": "avatar.say", "call_id": call_id, "text": "I am the agent"},
                         {"type": "avatar.plan.set", "call_id": call_id, "during": "off"},

@@ -169,12 +169,31 @@ async def test_forgetting_a_call_cancels_its_avatar_restart() -> None:
     assert h.avatars.live == {} and h.avatars.started.count(call.id) == 1
 
 
-async def test_after_the_call_the_agents_preview_goes_off_and_the_customer_hears_goodbye() -> None:
+async def test_after_the_call_the_agents_preview_follows_the_goodbye_and_the_customer_hears_it() -> None:
     h = FlowHarness()
-    call, _customer, agent = await h.in_call()
+    call, _customer, agent = await h.in_call(during="overlay")
     await agent.send({"type": "call.end", "call_id": call.id})
-    assert (call.id, Role.AGENT.value) not in h.avatars.viewers
     assert h.avatars.said[-1][2] is True  # the goodbye waits for the customer to watch
+    epoch = h.avatars.current(call.id)
+    assert agent.last(m.AvatarViewChanged).view == "stream"  # what the customer sees now
+    assert await agent.send({"type": "avatar.offer", "call_id": call.id, "epoch": epoch,
+                             "sdp": "v=0 offer"}) is None
+    assert (call.id, Role.AGENT.value) in h.avatars.viewers
+    # Another call taken: the old goodbye is none of this page's business any more.
+    next_call, _ = await h.customer("Léa")
+    assert await agent.send({"type": "call.accept", "call_id": next_call.id}) is None
+    assert await agent.send({"type": "avatar.offer", "call_id": call.id, "epoch": epoch,
+                             "sdp": "v=0 offer"}) == "not_allowed"
+
+
+async def test_with_no_goodbye_the_agents_preview_goes_off_with_the_call() -> None:
+    h = FlowHarness()
+    call, _customer, agent = await h.in_call(after="off")
+    await agent.send({"type": "call.end", "call_id": call.id})
+    assert agent.last(m.AvatarViewChanged).view == "off"
+    assert (call.id, Role.AGENT.value) not in h.avatars.viewers
+    assert await agent.send({"type": "avatar.offer", "call_id": call.id, "epoch": 1,
+                             "sdp": "v=0 offer"}) == "not_allowed"
 
 
 @pytest.mark.parametrize("code", ["avatar_worker_lost", "avatar_moved"])

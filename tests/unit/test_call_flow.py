@@ -243,11 +243,11 @@ async def test_a_failure_after_a_customer_tab_is_bound_still_gives_it_the_grace_
     assert (await h.call()).state is CallState.ENDED
 
 
-async def test_after_the_call_the_agents_preview_is_told_to_go_off_and_its_links_raise_nothing() -> None:
+async def test_after_the_call_the_agents_preview_follows_the_goodbye_and_its_links_raise_nothing() -> None:
     h = FlowHarness()
     call, customer, agent = await h.in_call(after="conclusion")
     await agent.send({"type": "call.end", "call_id": call.id})
-    assert agent.last(m.AvatarViewChanged).view == "off"  # no black "reconnecting" preview
+    assert agent.last(m.AvatarViewChanged).view == "stream"  # not black and "reconnecting"
     assert customer.last(m.AvatarViewChanged).view == "stream"  # the customer hears goodbye
     for link, state in (("avatar", "closed"), ("call", "closed")):
         assert await agent.send({"type": "link.state", "call_id": call.id, "link": link,

@@ -42,9 +42,11 @@ def test_during_the_call_both_see_the_during_mode(state: CallState, plan: Avatar
 
 
 @pytest.mark.parametrize("plan", PLANS)
-def test_after_the_call_only_the_customer_may_see_the_conclusion(plan: AvatarPlan) -> None:
+def test_after_the_call_the_agents_preview_follows_the_conclusion_while_the_customer_is_there(
+        plan: AvatarPlan) -> None:
     assert customer_view(S.ENDED, plan) is AFTER[plan.after]
-    assert agent_view(S.ENDED, plan) is V.OFF
+    assert agent_view(S.ENDED, plan) is AFTER[plan.after]
+    assert agent_view(S.ENDED, plan, customer_present=False) is V.OFF
 
 
 def test_plan_built_from_wire_strings_behaves_like_enums() -> None:

@@ -65,6 +65,17 @@ async def test_the_customer_rates_the_call_once_it_ended_and_only_the_customer()
     assert "rating" in h.timeline(call.id)
 
 
+async def test_the_agent_sees_what_the_call_is_about_in_the_queue_and_in_the_call() -> None:
+    h = FlowHarness()
+    agent = await h.agent("alice")
+    call, customer = await h.customer("Zoé", topic="Ma facture de novembre")
+    assert [(i.customer, i.topic) for i in agent.last(m.QueueUpdate).items] == [
+        ("Zoé", "Ma facture de novembre")]
+    assert await agent.send({"type": "call.accept", "call_id": call.id}) is None
+    for page in (agent, customer):
+        assert page.last(m.CallStarted).call.topic == "Ma facture de novembre"
+
+
 async def test_the_queue_says_whose_page_is_closed_and_taking_them_is_refused_at_once() -> None:
     h = FlowHarness()
     agent = await h.agent("alice")

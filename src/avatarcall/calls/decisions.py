@@ -140,6 +140,14 @@ def may_report(call: Call, role: Role, name: str, bound_call: str | None) -> boo
         role is Role.AGENT and call.agent is not None and call.agent.name == name)
 
 
+def may_watch_goodbye(call: Call, role: Role, name: str, bound_call: str | None) -> bool:
+    """The agent's page that was in the call follows the avatar's goodbye after it, until
+    it takes another call."""
+    return (call.state is CallState.ENDED and call.plan.after is AfterMode.CONCLUSION
+            and bound_call is None and role is Role.AGENT
+            and call.agent is not None and call.agent.name == name)
+
+
 def concludes(call: Call, customer_present: bool) -> bool:
     """Whether the avatar says goodbye to the customer after the call."""
     return call.plan.after is AfterMode.CONCLUSION and customer_present

@@ -42,14 +42,16 @@ class Call:
     agent: Participant | None = None
     ended_at: float | None = None
     end_reason: str | None = None
+    topic: str | None = None  # what the call is about, as the customer or the integrator said
     # Bumped by every write of the call: a write made from an older version is refused
     # (compare-and-set), so two decisions taken at once never both land.
     version: int = 0
 
     @staticmethod
-    def new(language: str, customer_name: str, now: float, call_id: str | None = None) -> Call:
+    def new(language: str, customer_name: str, now: float, call_id: str | None = None,
+            topic: str | None = None) -> Call:
         return Call(id=call_id or new_call_id(), language=language, created_at=now,
-                    customer=Participant(Role.CUSTOMER, customer_name, now))
+                    customer=Participant(Role.CUSTOMER, customer_name, now), topic=topic)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON), as shared between nodes."""
@@ -58,7 +60,7 @@ class Call:
         return {"id": self.id, "language": self.language, "created_at": self.created_at,
                 "state": self.state.value, "during": self.plan.during.value,
                 "after": self.plan.after.value, "people": people, "ended_at": self.ended_at,
-                "end_reason": self.end_reason, "version": self.version}
+                "end_reason": self.end_reason, "topic": self.topic, "version": self.version}
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Call:
@@ -70,7 +72,7 @@ class Call:
                                     after=AfterMode(data["after"])),
                     customer=people.get(Role.CUSTOMER), agent=people.get(Role.AGENT),
                     ended_at=data["ended_at"], end_reason=data["end_reason"],
-                    version=data["version"])
+                    topic=data.get("topic"), version=data["version"])
 
     def moved(self, event: CallEvent, now: float, reason: str | None = None) -> Call:
         """The call after ``event`` (itself if the state does not change); raises

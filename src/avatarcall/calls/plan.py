@@ -48,8 +48,11 @@ def customer_view(state: CallState, plan: AvatarPlan) -> AvatarView:
     return AvatarView.STREAM if plan.after is AfterMode.CONCLUSION else AvatarView.OFF
 
 
-def agent_view(state: CallState, plan: AvatarPlan) -> AvatarView:
-    """The agent's preview mirrors what the customer sees while the call is on."""
+def agent_view(state: CallState, plan: AvatarPlan, customer_present: bool = True) -> AvatarView:
+    """The agent's preview mirrors what the customer sees: while the call is on, and the
+    avatar's goodbye after it (the agent's page turns it off once the goodbye is over)."""
+    if state is CallState.ENDED and customer_present:
+        return customer_view(state, plan)
     if not is_active(state):
         return AvatarView.OFF
     return customer_view(state, plan)

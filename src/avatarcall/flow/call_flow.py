@@ -128,8 +128,8 @@ class CallFlow:
     # --- calls --------------------------------------------------------------------------
 
     async def create_call(self, language: str, customer_name: str,
-                          call_id: str | None = None) -> Call:
-        call = Call.new(language, customer_name, self._clock(), call_id)
+                          call_id: str | None = None, topic: str | None = None) -> Call:
+        call = Call.new(language, customer_name, self._clock(), call_id, topic)
         if not await self.repo.insert(call):
             raise CallEnded("This call exists already.") if call_id else VersionConflict(
                 "A call with this id exists already.")
@@ -141,7 +141,8 @@ class CallFlow:
         await self._count()
         return call
 
-    async def open_invite(self, call_id: str, customer_name: str, language: str) -> Call:
+    async def open_invite(self, call_id: str, customer_name: str, language: str,
+                          topic: str | None = None) -> Call:
         """The call an invitation link names (integration API), made on the link's first use;
         a link whose call has ended does not open a new one."""
         for _ in range(2):
@@ -154,7 +155,7 @@ class CallFlow:
                     raise CallEnded("This call has ended.")
                 raise UnknownCall(f"There is no call {call_id}.")
             try:
-                return await self.create_call(language, customer_name, call_id)
+                return await self.create_call(language, customer_name, call_id, topic)
             except CallEnded:
                 continue  # another request made it a moment ago: that one is ours too
         raise UnknownCall(f"There is no call {call_id}.")
@@ -312,6 +313,11 @@ class CallFlow:
                 raise NotAllowed("This is not your call.")
             await self.repo.add_event(call.id, PageLinkEntry(tab.role, msg.link, msg.state))
             return
+        if isinstance(msg, m.AvatarOffer) and decisions.may_watch_goodbye(
+                call, tab.role, tab.name, bound):
+            sdp = await self.director.answer(call, tab.role, msg.epoch, msg.sdp)
+            await self.bus.send_tab(tab.id, m.AvatarAnswer(call_id=call.id, epoch=msg.epoch, sdp=sdp))
+            return
         decisions.own(call, bound)
         now = self._clock()
         match msg:
@@ -373,8 +379,8 @@ class CallFlow:
         if not decision.changes:
             return
         call = decision.call
-        # The avatar first, while the agent's tab is still in the call: its preview is told to
-        # go off (it does not linger, black and "reconnecting").
+        # The avatar first, while the agent's tab is still in the call: its preview is told
+        # to follow the goodbye, or to go off (it does not linger, black and "reconnecting").
         await self.director.ended(call, await self.bus.present(call.id, Role.CUSTOMER))
         agent_tab = await self.bus.holder(call.id, Role.AGENT)
         await self.bus.unbind(call.id, Role.AGENT)

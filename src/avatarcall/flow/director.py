@@ -98,8 +98,7 @@ class AvatarDirector:
                 and not (call.state is CallState.ENDED and call.plan.after is AfterMode.OFF))
 
     async def ended(self, call: Call, customer_present: bool) -> None:
-        """The call ended: the agent's preview goes; the avatar concludes, or stops."""
-        await self._avatars.drop_viewer(call.id, Role.AGENT.value)
+        """The call ended: the avatar concludes (the agent's preview follows it), or stops."""
         if call.plan.after is AfterMode.CONCLUSION and customer_present:
             epoch = await self.epoch(call.id)
             if epoch is None:
@@ -107,6 +106,7 @@ class AvatarDirector:
             if epoch is not None:
                 await self._speak(call, phrase("goodbye", call.language), when_watched=True)
         else:
+            await self._avatars.drop_viewer(call.id, Role.AGENT.value)
             await self.release(call.id)
         await self.show(call)
 
@@ -161,11 +161,12 @@ class AvatarDirector:
         voice: Voice = "agent" if agent_voice(call.state, call.plan) else "tts"
         if epoch is not None:
             await self._avatars.use_voice(call.id, Role.AGENT.value if voice == "agent" else None)
+        customer_present = await self._bus.present(call.id, Role.CUSTOMER)
         for role in Role:
             if not await self._bus.present(call.id, role):
                 continue
             view = customer_view(call.state, call.plan) if role is Role.CUSTOMER \
-                else agent_view(call.state, call.plan)
+                else agent_view(call.state, call.plan, customer_present)
             busy = view is AvatarView.STREAM and self.seats.in_line(call.id)
             if busy:
                 view = AvatarView.OVERLAY  # no avatar free yet: the local animation meanwhile

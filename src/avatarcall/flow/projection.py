@@ -14,7 +14,7 @@ def snapshot(call: Call, role: Role) -> m.CallSnapshot:
         call_id=call.id, state=call.state, role=role, language=call.language,
         during=call.plan.during, after=call.plan.after,
         agent=call.agent.name if call.agent else None,
-        customer=call.customer.name if call.customer else None,
+        customer=call.customer.name if call.customer else None, topic=call.topic,
         created_at=call.created_at, ended_at=call.ended_at, end_reason=call.end_reason,
     )
 
@@ -27,6 +27,7 @@ def queue(calls: Iterable[Call], away: Collection[str] = ()) -> m.QueueUpdate:
     waiting = sorted((c for c in calls if c.state is CallState.WAITING), key=lambda c: c.created_at)
     return m.QueueUpdate(items=[
         m.QueueItem(call_id=c.id, customer=c.customer.name if c.customer else "",
-                    language=c.language, waiting_since=c.created_at, connected=c.id not in away)
+                    language=c.language, waiting_since=c.created_at, connected=c.id not in away,
+                    topic=c.topic)
         for c in waiting[:QUEUE_SHOWN]
     ], total=len(waiting))

@@ -211,6 +211,7 @@ class QueueItem(_Message):
     language: str
     waiting_since: float
     connected: bool = Field(default=True, description="whether the customer's page is open")
+    topic: str | None = Field(default=None, description="what it is about, if they said")
 
 
 class CallSnapshot(_Message):
@@ -222,6 +223,7 @@ class CallSnapshot(_Message):
     after: AfterMode
     agent: str | None = None
     customer: str | None = None
+    topic: str | None = None
     created_at: float | None = None
     ended_at: float | None = None
     end_reason: str | None = None

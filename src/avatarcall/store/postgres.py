@@ -55,6 +55,7 @@ CREATE TABLE call_events (
 CREATE INDEX call_events_by_call ON call_events (call_id, at);
 CREATE INDEX call_events_by_time ON call_events (at);
 """),
+    (2, "what a call is about", "ALTER TABLE calls ADD COLUMN topic TEXT;"),
 )
 
 
@@ -119,14 +120,16 @@ class PostgresCallStore:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 # A newer version of the call is never overwritten by an older one.
-                "INSERT INTO calls VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (id) DO UPDATE "
+                "INSERT INTO calls (id, language, created_at, state, plan_during, plan_after, "
+                "ended_at, end_reason, version, topic) "
+                "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO UPDATE "
                 "SET state=EXCLUDED.state, plan_during=EXCLUDED.plan_during, "
                 "plan_after=EXCLUDED.plan_after, ended_at=EXCLUDED.ended_at, "
                 "end_reason=EXCLUDED.end_reason, version=EXCLUDED.version "
                 "WHERE calls.version <= EXCLUDED.version",
                 call.id, call.language, call.created_at, call.state.value,
                 call.plan.during.value, call.plan.after.value, call.ended_at, call.end_reason,
-                call.version)
+                call.version, call.topic)
             parts = [(call.id, p.role.value, p.name, p.joined_at)
                      for p in (call.customer, call.agent) if p is not None]
             await conn.executemany("INSERT INTO participants VALUES ($1,$2,$3,$4) "
@@ -183,5 +186,5 @@ class PostgresCallStore:
                                      after=AfterMode(r["plan_after"])),
                      customer=people.get(r["id"], {}).get("customer"),
                      agent=people.get(r["id"], {}).get("agent"),
-                     ended_at=r["ended_at"], end_reason=r["end_reason"])
+                     ended_at=r["ended_at"], end_reason=r["end_reason"], topic=r["topic"])
                 for r in rows]

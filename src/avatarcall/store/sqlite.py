@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS calls (
     plan_during TEXT NOT NULL,
     plan_after TEXT NOT NULL,
     ended_at REAL,
-    end_reason TEXT
+    end_reason TEXT,
+    topic TEXT
 );
 CREATE TABLE IF NOT EXISTS participants (
     call_id TEXT NOT NULL REFERENCES calls(id),
@@ -85,6 +86,9 @@ class CallStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+            if "topic" not in columns:  # a file made before calls had a topic
+                db.execute("ALTER TABLE calls ADD COLUMN topic TEXT")
             self._db = db
 
         await asyncio.get_running_loop().run_in_executor(self._executor, connect)
@@ -109,7 +113,7 @@ class CallStore:
     async def save_call(self, call: Call) -> None:
         row = (
             call.id, call.language, call.created_at, call.state.value, call.plan.during.value,
-            call.plan.after.value, call.ended_at, call.end_reason,
+            call.plan.after.value, call.ended_at, call.end_reason, call.topic,
         )
         parts = [
             (call.id, p.role.value, p.name, p.joined_at)
@@ -119,7 +123,8 @@ class CallStore:
 
         def write(db: sqlite3.Connection) -> None:
             db.execute(
-                "INSERT INTO calls VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "INSERT INTO calls (id, language, created_at, state, plan_during, plan_after, "
+                "ended_at, end_reason, topic) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
                 "state=excluded.state, plan_during=excluded.plan_during, "
                 "plan_after=excluded.plan_after, ended_at=excluded.ended_at, "
                 "end_reason=excluded.end_reason",
@@ -174,7 +179,9 @@ class CallStore:
 
     async def _load(self, where: str, args: tuple[Any, ...]) -> list[Call]:
         def read(db: sqlite3.Connection) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-            calls = db.execute(f"SELECT * FROM calls {where} ORDER BY created_at", args).fetchall()
+            calls = db.execute(
+                "SELECT id, language, created_at, state, plan_during, plan_after, ended_at, "
+                f"end_reason, topic FROM calls {where} ORDER BY created_at", args).fetchall()
             ids = [c[0] for c in calls]
             marks = ",".join("?" * len(ids))
             parts = db.execute(
@@ -187,14 +194,14 @@ class CallStore:
         for call_id, role, name, joined_at in parts:
             by_call.setdefault(call_id, {})[role] = Participant(Role(role), name, joined_at)
         result = []
-        for cid, language, created_at, state, during, after, ended_at, end_reason in rows:
+        for cid, language, created_at, state, during, after, ended_at, end_reason, topic in rows:
             people = by_call.get(cid, {})
             result.append(
                 Call(
                     id=cid, language=language, created_at=created_at, state=CallState(state),
                     plan=AvatarPlan(during=DuringMode(during), after=AfterMode(after)),
                     customer=people.get("customer"), agent=people.get("agent"),
-                    ended_at=ended_at, end_reason=end_reason,
+                    ended_at=ended_at, end_reason=end_reason, topic=topic,
                 )
             )
         return result

@@ -100,10 +100,15 @@ async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US"
                                colour: str | None = None, link: str | None = None,
                                ignore_https_errors: bool = False,
                                init_script: str | None = None,
-                               viewport: dict[str, int] | None = None) -> Person:
-    """The customer opens the page (or the ``link`` they were given) and starts the call."""
+                               viewport: dict[str, int] | None = None,
+                               name: str | None = None, topic: str | None = None) -> Person:
+    """The customer opens the page (or the ``link`` they were given), says who they are and
+    what it is about if ``name`` and ``topic`` are given, and starts the call."""
     customer = await new_person(browser, locale, colour, ignore_https_errors, init_script, viewport)
     await customer.page.goto(link or url + "/")
+    for testid, text in (("customer-name", name), ("customer-topic", topic)):
+        if text is not None:
+            await by_testid(customer.page, testid).fill(text)
     await by_testid(customer.page, "start-call").click()
     await customer.expect_state("call-state", "waiting")
     return customer

@@ -106,9 +106,10 @@ class FlowHarness:
         await self.pump()
         return page
 
-    async def customer(self, name: str = "Zoé", language: str = "fr") -> tuple[Call, Page]:
+    async def customer(self, name: str = "Zoé", language: str = "fr",
+                       topic: str | None = None) -> tuple[Call, Page]:
         """A customer starts a call and their page connects."""
-        call = await self.flow.create_call(language, name)
+        call = await self.flow.create_call(language, name, topic=topic)
         await self.pump()
         return call, await self.connect(Role.CUSTOMER, name, call.id)
 

@@ -72,11 +72,13 @@ def _printable(text: str) -> str:
 
 
 PersonName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(_printable)]
+Topic = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_printable)]
 
 
 class NewCall(BaseModel):
     language: str | None = Field(default=None, max_length=35, description="the browser's language, e.g. fr-FR")
     name: PersonName = "Customer"
+    topic: Topic | None = Field(default=None, description="what the call is about, for the agents")
 
 
 class CallTicket(BaseModel):
@@ -91,6 +93,7 @@ class Join(BaseModel):
 
 class InvitedCall(BaseModel):
     customer: PersonName = Field(description="the customer's name, as agents see it")
+    topic: Topic | None = Field(default=None, description="what the call is about, as agents see it")
     language: str | None = Field(default=None, max_length=35, description="e.g. fr-FR")
 
 
@@ -186,7 +189,7 @@ async def start_call(body: NewCall, request: Request) -> CallTicket:
         raise QueueFull("Every place in the queue is taken. Try again in a minute.", retry_after=60)
     services.call_limiter.record(address)
     language = pick_language(settings.language, body.language)
-    call = await services.calls.create_call(language, body.name)
+    call = await services.calls.create_call(language, body.name, topic=body.topic)
     return CallTicket(call_id=call.id, token=services.auth.customer_token(call.id, body.name),
                       language=language)
 
@@ -199,7 +202,7 @@ async def join_call(body: Join, request: Request) -> CallTicket:
     who = services.auth.customer(body.token)
     call_id = who.call_id or ""
     if who.language is not None:
-        await services.calls.open_invite(call_id, who.name, who.language)
+        await services.calls.open_invite(call_id, who.name, who.language, who.topic)
     call = await services.calls.get(call_id)
     if call.state is CallState.ENDED:
         raise CallEnded("This call has ended.")
@@ -221,7 +224,7 @@ async def invite_customer(body: InvitedCall, request: Request,
         raise BadApiKey("This API key is not valid (unknown or revoked).")
     language = pick_language(services.settings.language, body.language)
     call_id = new_call_id()
-    token = services.auth.customer_token(call_id, body.customer, language)
+    token = services.auth.customer_token(call_id, body.customer, language, body.topic)
     base = (services.settings.public_base_url or str(request.base_url)).rstrip("/")
     log.info("invitation made call=%s key=%s", call_id, key_name)
     return Invitation(call_id=call_id, token=token, url=f"{base}/?call={token}", language=language,

@@ -29,6 +29,7 @@ class Identity:
     call_id: str | None = None
     admin: bool = False
     language: str | None = None  # set for a link minted by the integration API (the call is made on first use)
+    topic: str | None = None  # what the integrator said the call is about (such a link only)
     signed_in_at: float = 0.0  # an agent's session: when they signed in
     session: str | None = None  # an agent's session: its id (signing out revokes it)
 
@@ -120,19 +121,23 @@ class Authenticator:
                    "sid": secrets.token_urlsafe(12)}
         return self._signer.sign(payload, AGENT_SESSION_TTL)
 
-    def customer_token(self, call_id: str, name: str, language: str | None = None) -> str:
+    def customer_token(self, call_id: str, name: str, language: str | None = None,
+                       topic: str | None = None) -> str:
         """A customer's link to one call. With ``language`` it is an invitation (integration API):
         the call is made when the link is first used."""
         payload = {"kind": "customer", "call": call_id, "name": name}
         if language is not None:
             payload["lang"] = language
+        if topic is not None:
+            payload["topic"] = topic
         return self._signer.sign(payload, CUSTOMER_TOKEN_TTL)
 
     def customer(self, token: str) -> Identity:
         payload = self._signer.verify(token, "customer")
-        language = payload.get("lang")
+        language, topic = payload.get("lang"), payload.get("topic")
         return Identity(Role.CUSTOMER, str(payload["name"]), str(payload["call"]),
-                        language=str(language) if language is not None else None)
+                        language=str(language) if language is not None else None,
+                        topic=str(topic) if topic is not None else None)
 
     def identify(self, cookie: str | None, token: str | None) -> Identity:
         if token:

@@ -102,6 +102,7 @@ function renderCalls(report) {
     tr.setAttribute('data-testid', 'call-row');
     tr.dataset.callId = c.call_id;
     if (c.rating) tr.dataset.rating = String(c.rating);
+    if (c.topic) tr.title = c.topic;
     tr.onclick = () => showTimeline(c.call_id);
     return tr;
   }));

@@ -50,6 +50,12 @@ export class QueueList {
     button.textContent = t('accept');
     button.onclick = () => this.onAccept(item.call_id);
     li.append(who, waited, button);
+    if (item.topic) {
+      const topic = document.createElement('span');
+      topic.className = 'topic';
+      topic.textContent = item.topic;
+      li.append(topic);
+    }
     if (item.connected === false) {
       const gone = document.createElement('span');
       gone.className = 'gone';

@@ -13,6 +13,7 @@ const body = document.body;
 
 const RESUME_KEY = 'avatarcall.resume';
 const SAY_MAX = 1000; // signaling/messages.py SAY_MAX
+const GOODBYE_PREVIEW_MS = 10_000; // the goodbye is one sentence (avatar/phrases.py)
 
 setLanguage(browserLanguage());
 document.title = `${t('console')} — avatarcall`;
@@ -62,6 +63,10 @@ async function openConsole(name) {
   });
   let callId = null;
   let startedAt = 0;
+  // After the call the preview follows the avatar's goodbye to the customer, then goes off;
+  // it never reconnects to a call that is over.
+  let goodbye = null;
+  const endGoodbye = () => { clearTimeout(goodbye); goodbye = null; slot.off(); };
 
   const refreshSay = () => {
     const active = ['connecting', 'connected', 'reconnecting'].includes(body.dataset.call);
@@ -91,7 +96,10 @@ async function openConsole(name) {
     tickTimer();
     refreshSay();
   };
-  slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
+  slot.on('state', (detail) => {
+    if (goodbye && ['reconnecting', 'error'].includes(detail.state)) return endGoodbye();
+    showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail);
+  });
   slot.on('view', ({ view }) => { $('overlay').hidden = view !== 'overlay'; });
   // The avatar plan chosen before taking a call applies from its first second.
   queue.onAccept = (id) => {
@@ -110,11 +118,15 @@ async function openConsole(name) {
   });
   session.on('queue', (items) => queue.show(items));
   session.on('call-started', (msg) => {
+    clearTimeout(goodbye);
+    goodbye = null;
     callId = msg.call.call_id;
     telemetry.setCall(callId);
     $('mode').value = msg.call.during;
     $('after').value = msg.call.after;
     $('say-language').value = msg.call.language === 'fr' ? 'fr' : 'en';
+    const named = msg.call.customer && msg.call.customer !== 'Customer' ? msg.call.customer : t('customer');
+    $('customer-label').textContent = [named, msg.call.topic].filter(Boolean).join(' · ');
     note('end-reason', null);
     note('agent-note', null);
     if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);
@@ -130,6 +142,7 @@ async function openConsole(name) {
       const reason = msg.reason && t(`reason.${msg.reason}`) !== `reason.${msg.reason}`
         ? t(`reason.${msg.reason}`) : t('ended');
       note('end-reason', reason);
+      if (slot.view !== 'off') goodbye = setTimeout(endGoodbye, GOODBYE_PREVIEW_MS);
     }
   });
   session.on('closed', ({ code, reason }) => {

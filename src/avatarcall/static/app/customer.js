@@ -31,6 +31,8 @@ if (linkToken) {
   localStorage.setItem(LINK_KEY, linkToken);
   history.replaceState(null, '', location.pathname);
 }
+// Such a link already says who the customer is and what the call is about.
+for (const label of document.querySelectorAll('label.name')) label.hidden = Boolean(localStorage.getItem(LINK_KEY));
 
 function forgetCall() {
   localStorage.removeItem(TICKET_KEY);
@@ -61,7 +63,11 @@ async function linkTicket(token) {
 async function newTicket() {
   const response = await fetch('/api/calls', {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ language: navigator.language, name: $('name').value.trim() || undefined }),
+    body: JSON.stringify({
+      language: navigator.language,
+      name: $('name').value.trim() || undefined,
+      topic: $('topic').value.trim() || undefined,
+    }),
   });
   if (!response.ok) throw new Error(await problem(response, 'not_started'));
   return response.json();

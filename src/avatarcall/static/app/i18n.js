@@ -11,7 +11,7 @@ const WORDS = {
     // customer
     title: 'Talk to an advisor, face to face', doc_title: 'Talk to us',
     lead: 'Our virtual assistant welcomes you while an advisor gets ready. You will need your camera and microphone.',
-    start: 'Start a video call', your_name: 'Your name (optional)', waiting: 'An advisor will be with you shortly…', advisor: 'Advisor',
+    start: 'Start a video call', your_name: 'Your name (optional)', your_topic: 'What is it about? (optional)', waiting: 'An advisor will be with you shortly…', advisor: 'Advisor',
     ended: 'The call has ended. Thank you!', left: 'You left the queue. Nothing was lost: call again whenever you like.',
     replaced: 'This call continues in another tab or window.',
     'assistant.f': 'Virtual assistant', 'assistant.m': 'Virtual assistant', you: 'You',
@@ -66,7 +66,7 @@ const WORDS = {
     'pill.call': 'Appel', 'pill.assistant': 'Assistant', 'pill.avatar': 'Avatar',
     title: 'Parlez à un conseiller, en face à face', doc_title: 'Contactez-nous',
     lead: 'Notre assistant virtuel vous accueille pendant qu’un conseiller se libère. Votre caméra et votre micro seront utilisés.',
-    start: 'Démarrer un appel vidéo', your_name: 'Votre nom (facultatif)', waiting: 'Un conseiller va vous répondre…', advisor: 'Conseiller',
+    start: 'Démarrer un appel vidéo', your_name: 'Votre nom (facultatif)', your_topic: 'C’est à quel sujet ? (facultatif)', waiting: 'Un conseiller va vous répondre…', advisor: 'Conseiller',
     ended: 'L’appel est terminé. Merci !', left: 'Vous avez quitté la file d’attente. Rien n’est perdu : rappelez quand vous voulez.',
     replaced: 'Cet appel continue dans un autre onglet ou une autre fenêtre.',
     'assistant.f': 'Assistante virtuelle', 'assistant.m': 'Assistant virtuel', you: 'Vous',

@@ -71,6 +71,11 @@ export class AvatarSlot extends Emitter {
     this.#connect();
   }
 
+  /** Turn the slot off on this page (its link closes) until the server shows another view. */
+  off() {
+    this.#onView({ call_id: this.#callId, view: 'off', epoch: this.#epoch, voice: this.#voice });
+  }
+
   close() {
     for (const off of this.#offs) off();
     this.#offs = [];
