@@ -42,6 +42,12 @@ async def one_call(browser, url: str, out: Path, *, phone: bool) -> None:
     await customer.expect_state("avatar-state", "live")
     await asyncio.sleep(1.0)
     await customer.page.screenshot(path=out / f"customer-waiting-{tag}.png")
+    if phone:  # a question for the assistant, and one it keeps for the agent
+        for question in ("Acceptez-vous PayPal ?", "Ma machine à laver fait un bruit bizarre"):
+            await by_testid(customer.page, "say-to-assistant").fill(question)
+            await by_testid(customer.page, "say-to-assistant-submit").click()
+            await asyncio.sleep(1.0)
+        await customer.page.screenshot(path=out / "customer-conversation-phone.png")
     agent_locale = "en-US" if phone else "fr-FR"
     agent = await agent_logs_in(browser, url, locale=agent_locale)
     await asyncio.sleep(1.0)

@@ -18,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from avatarcall import __version__
+from avatarcall.assistant import Assistant, load_faqs
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.pool import WorkerPool
@@ -58,6 +59,7 @@ from avatarcall.store import AgentStore, ApiKeyStore, CallStore, LocalCallReposi
 from avatarcall.store.apikeys import WorkerKeyStore
 from avatarcall.store.files import private_dir
 from avatarcall.store.postgres import PostgresCallStore
+from avatarcall.store.retention import keep_conversations
 from avatarcall.tokens import TokenSigner, load_or_create_key
 from avatarcall.web import api, diagnostics, loops, pages, workers, ws
 from avatarcall.web.headers import SecurityHeaders
@@ -132,7 +134,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                      after_call=settings.after_call_seconds,
                      relay_only=settings.ice_relay_only,
                      mint_resume=auth.resume_token, queue_every=QUEUE_EVERY,
-                     assistant=AssistantInfo(name=name, feminine=feminine))
+                     assistant=AssistantInfo(name=name, feminine=feminine),
+                     answers=Assistant(load_faqs(settings.faq_dir)))
     calls.start()
     restored = await calls.restore()
     if restored:
@@ -151,10 +154,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if local_workers is not None:
         local_workers.start()  # they dial in (and try again) once the server listens
     loops = asyncio.create_task(app.state.services.overlay_loops.prepare(), name="overlay-loops")
+    retention = asyncio.create_task(keep_conversations(
+        store, settings.conversation_retention_days), name="retention") \
+        if settings.conversation_retention_days else None
     try:
         yield
     finally:
         loops.cancel()
+        if retention is not None:
+            retention.cancel()
         if local_workers is not None:
             await local_workers.stop()
         await diag.close()

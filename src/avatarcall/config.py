@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     after_call_seconds: float = Field(
         default=120.0, description="how long the avatar stays after the call has ended"
     )
+    faq_dir: Path | None = Field(
+        default=None, description="the assistant's FAQ: a folder of <language>.yaml files "
+        "(entries: id, questions, answer); unset: the shipped example")
+    conversation_retention_days: float = Field(
+        default=30.0, ge=0, description="days what customers said to the assistant is kept "
+        "with the call (0: kept for good)")
     fault_injection: bool = Field(
         default=False, description="enable /api/debug fault injection (tests and drills only)"
     )

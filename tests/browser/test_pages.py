@@ -17,7 +17,6 @@ from avatarcall.testing.browser import (
     DESKTOP,
     PHONE,
     TIMEOUT,
-    Person,
     agent_accepts,
     agent_logs_in,
     audio_level,
@@ -27,6 +26,7 @@ from avatarcall.testing.browser import (
     new_person,
     record_states,
     state_history,
+    unexpected,
 )
 from avatarcall.testing.server import Server, start_server
 
@@ -49,21 +49,12 @@ WORDS = {
 LOCALES = {"fr": "fr-FR", "en": "en-US"}
 
 # The one error a visit may log: the console asks who is signed in before anyone is (401).
-EXPECTED = ("/api/me",)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server of its own: whether an agent is online is part of what is tested."""
     srv = start_server(tmp_path_factory.mktemp("pages"))
     yield srv
     srv.stop()
-
-
-def unexpected(person: Person) -> list[str]:
-    return [e for e in person.errors
-            if not (e.startswith("Failed to load resource") and "401" in e
-                    and any(path in e for path in EXPECTED))]
 
 
 async def fits(page: Page, *testids: str) -> None:

@@ -18,6 +18,7 @@ from avatarcall.calls import AfterMode, AvatarPlan, Call, CallEvent, CallState, 
 from avatarcall.calls.models import Participant, Role
 from avatarcall.store import CallStore, LocalCallRepository
 from avatarcall.store.postgres import MIGRATIONS, PostgresCallStore, migrate
+from avatarcall.store.retention import forget_conversations
 from avatarcall.testing.services import Postgres, start_postgres
 
 
@@ -126,6 +127,16 @@ async def test_a_file_made_before_calls_had_a_topic_opens_and_keeps_its_calls(tm
         assert await store.load_call(call.id) == call
     finally:
         await store.close()
+
+
+async def test_conversations_are_kept_for_the_retention_period_only(store) -> None:
+    now = time.time()
+    await store.add_event("c1", "conversation", {"role": "customer", "text": "old"}, at=now - 40 * 86400)
+    await store.add_event("c1", "conversation", {"role": "customer", "text": "new"}, at=now - 86400)
+    await store.add_event("c1", "outcome", {"scenario": "call", "outcome": "success"}, at=now - 40 * 86400)
+    assert await forget_conversations(store, days=30) == 1
+    assert [e.detail["text"] for e in await store.timeline("c1", ("conversation",))] == ["new"]
+    assert len(await store.timeline("c1", ("outcome",))) == 1  # the rest of the timeline stays
 
 
 async def test_migrations_apply_once_under_a_lock(postgres: Postgres) -> None:

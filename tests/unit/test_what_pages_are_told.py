@@ -44,7 +44,8 @@ async def test_the_estimated_wait_comes_from_how_often_calls_were_taken() -> Non
 async def test_the_avatars_words_reach_the_customer_as_captions_in_the_chosen_language() -> None:
     h = FlowHarness()
     call, customer, agent = await h.in_call()
-    assert customer.last(m.AvatarCaption).text.startswith("Bonjour")  # the greeting
+    greeting, handover = (c.text for c in customer.outlet.of(m.AvatarCaption))
+    assert greeting.startswith("Bonjour") and handover == "Je vous passe alice."
     assert await agent.send({"type": "avatar.say", "call_id": call.id, "text": "Hello there",
                              "language": "en"}) is None
     assert customer.last(m.AvatarCaption).text == "Hello there"

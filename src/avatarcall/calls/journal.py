@@ -28,6 +28,7 @@ class EntryKind(StrEnum):
     PAGE_STATS = "page.stats"  # a page's getStats() summary of one link
     OUTCOME = "outcome"  # a phase of the call ended (the report's success table)
     RATING = "rating"  # the customer said how the call went
+    CONVERSATION = "conversation"  # what the customer and the assistant said to each other
 
 
 @dataclass(frozen=True)
@@ -160,5 +161,19 @@ class RatingEntry(_Entry):
     stars: int
 
 
-Entry = (StateEntry | RatingEntry | PlanEntry | SayEntry | RestartedEntry | AvatarFailedEntry | ServerLinkEntry
+@dataclass(frozen=True)
+class ConversationEntry(_Entry):
+    """One turn: the customer's words, or the assistant's answer (``answer``: how it was found;
+    ``open``: a question or message for the agent)."""
+
+    kind = EntryKind.CONVERSATION
+    role: str  # "customer" | "assistant"
+    text: str
+    answer: str | None = None
+    entry: str | None = None  # the FAQ entry's id
+    open: bool | None = None
+    spoken: bool | None = None  # the customer said it aloud (else typed)
+
+
+Entry = (StateEntry | RatingEntry | ConversationEntry | PlanEntry | SayEntry | RestartedEntry | AvatarFailedEntry | ServerLinkEntry
          | PageLinkEntry | PageEventEntry | PageStatsEntry | OutcomeEntry)

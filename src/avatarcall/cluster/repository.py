@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from redis.asyncio import Redis
 
-from avatarcall.calls.journal import Entry
+from avatarcall.calls.journal import Entry, EntryKind
 from avatarcall.calls.models import Call
 from avatarcall.calls.state import CallState
 from avatarcall.errors import UnknownCall, VersionConflict
@@ -120,4 +121,7 @@ class RedisCallRepository:
 
     async def add_event(self, call_id: str, entry: Entry, at: float | None = None) -> None:
         await self.records.add_event(call_id, entry.name, entry.detail(), at)
+
+    async def entries(self, call_id: str, kind: EntryKind) -> list[tuple[float, dict[str, Any]]]:
+        return [(e.at, e.detail) for e in await self.records.timeline(call_id, (kind.value,))]
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from avatarcall.assistant import Assistant, load_faqs
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.calls import decisions
 from avatarcall.calls.decisions import AgentJoined, Decision, PlanChanged, Rejoined, StateChanged
@@ -37,6 +38,7 @@ from avatarcall.errors import (
     known_code,
 )
 from avatarcall.flow import projection
+from avatarcall.flow.conversation import Conversations
 from avatarcall.flow.director import AvatarDirector
 from avatarcall.flow.ports import CallRepository, Fired, PeerBus, Scheduler, Tab, Timer
 from avatarcall.flow.queue import QueueTeller
@@ -57,7 +59,7 @@ class CallFlow:
                  restart_delay: float = 1.0, relay_only: bool = False,
                  mint_resume: Callable[[str, str], str] | None = None,
                  clock: Callable[[], float] = time.time, queue_every: float = 0.0,
-                 assistant: m.AssistantInfo | None = None) -> None:
+                 assistant: m.AssistantInfo | None = None, answers: Assistant | None = None) -> None:
         self.repo = repo
         self.bus = bus
         self.scheduler = scheduler
@@ -77,6 +79,8 @@ class CallFlow:
         self.counts = (0, 0)  # (calls on, waiting) as last counted: what /healthz shows
         self._assistant = assistant
         self.queue = QueueTeller(repo, bus, self._own, every=queue_every, clock=clock)
+        self.conversations = Conversations(answers or Assistant(load_faqs()), repo, bus,
+                                           self.queue, self.director, clock)
         metrics.watch(sessions=lambda: avatars.load().sessions,
                       viewers=lambda: avatars.load().viewers)
 
@@ -236,6 +240,7 @@ class CallFlow:
             if is_active(call.state):
                 await self.bus.send_tab(tab.id, self._started(call, tab.role))
             await self.director.page_joined(call, tab.role)
+            await self.conversations.page_joined(call, tab.role)
 
     async def disconnect(self, tab: Tab) -> None:
         """A tab's socket closed: its participant has the grace period to come back."""
@@ -347,6 +352,8 @@ class CallFlow:
             case m.AvatarRestart():
                 decisions.agent_only(tab.role)
                 await self.director.restart(call, by_agent=True)
+            case m.AskAssistant():
+                await self.conversations.ask(call, tab.role, msg.text)
             case m.RateCall():
                 if tab.role is not Role.CUSTOMER:
                     raise NotAllowed("Only the customer rates the call.")
@@ -373,6 +380,7 @@ class CallFlow:
             await self.bus.send(call.id, role, self._started(call, role))
         await self._queue_changed()
         await self.director.show(call)
+        await self.conversations.handed_over(call)
 
     async def _end(self, call_id: str, reason: str) -> None:
         decision = await self._decide(call_id, lambda c: decisions.end(c, reason, self._clock()))

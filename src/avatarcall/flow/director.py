@@ -78,6 +78,21 @@ class AvatarDirector:
             return
         await self._bus.send(call.id, Role.CUSTOMER, m.AvatarCaption(call_id=call.id, text=text))
 
+    async def speak_to_customer(self, call: Call, text: str, *, caption: bool) -> None:
+        """The assistant's words aloud when the customer sees and hears the avatar now; as
+        captions too if ``caption`` (not when the page shows them otherwise)."""
+        if (customer_view(call.state, call.plan) is AvatarView.STREAM
+                and not agent_voice(call.state, call.plan)
+                and await self.epoch(call.id) is not None):
+            if caption:
+                await self._speak(call, text, language=call.language)
+            else:
+                await self._avatars.say(call.id, text, language=call.language)
+
+    async def interrupt(self, call_id: str) -> None:
+        """The customer speaks: the avatar stops at once (voice and lips)."""
+        await self._avatars.interrupt(call_id)
+
     async def page_joined(self, call: Call, role: Role) -> None:
         """A page of the call is (back) on: it is told what its slot shows, even if unchanged.
         An avatar that should be there and is not (it went with a node that died) starts again."""

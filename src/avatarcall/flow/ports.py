@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from avatarcall.calls.journal import Entry
+from avatarcall.calls.journal import Entry, EntryKind
 from avatarcall.calls.models import Call, Role
 from avatarcall.signaling.messages import ServerMessage
 
@@ -61,6 +61,9 @@ class CallRepository(Protocol):
 
     async def add_event(self, call_id: str, entry: Entry, at: float | None = None) -> None:
         """Add to the call's timeline (at ``at``, a page's clock, or now)."""
+
+    async def entries(self, call_id: str, kind: EntryKind) -> list[tuple[float, dict[str, Any]]]:
+        """(when, detail) of the call's timeline entries of ``kind``, in order."""
 
 
 class PeerBus(Protocol):

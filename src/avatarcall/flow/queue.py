@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from itertools import pairwise
 
+from avatarcall.assistant import Waiting
 from avatarcall.calls.models import Call, Role
 from avatarcall.flow import projection
 from avatarcall.flow.ports import CallRepository, PeerBus
@@ -51,6 +52,17 @@ class QueueTeller:
             await self._tell()
 
         self._spawn(soon())
+
+    async def place(self, call_id: str) -> Waiting | None:
+        """The customer's place in line now, as the assistant tells it (None: not in line)."""
+        waiting = await self._repo.waiting()
+        ids = [c.id for c in waiting]
+        if call_id not in ids:
+            return None
+        position = ids.index(call_id) + 1
+        interval = self.interval()
+        return Waiting(position=position, agents_online=await self._bus.agents_online(),
+                       estimated_wait=position * interval if interval is not None else None)
 
     async def listing(self, waiting: list[Call] | None = None) -> m.QueueUpdate:
         """What an agent's console lists: who waits, and whose page is closed."""

@@ -155,6 +155,17 @@ class AvatarRestart(_Message):
     call_id: CallId
 
 
+ASK_MAX = 500  # characters of one question to the assistant
+
+
+class AskAssistant(_Message):
+    """The customer writes to the assistant (while waiting, and after the call)."""
+
+    type: Literal["assistant.ask"]
+    call_id: CallId
+    text: str = Field(min_length=1, max_length=ASK_MAX)
+
+
 class RateCall(_Message):
     """The customer says how the call went (1-5), after it."""
 
@@ -176,13 +187,14 @@ ClientMessage = Annotated[
     | SetAvatarPlan
     | AvatarSay
     | AvatarRestart
-    | RateCall,
+    | RateCall
+    | AskAssistant,
     Field(discriminator="type"),
 ]
 
 # Messages about the one call their sender is in.
 InCallMessage = (CallSignal | RejoinCall | LinkState | AvatarOffer | EndCall | SetAvatarPlan
-                 | AvatarSay | AvatarRestart | RateCall)
+                 | AvatarSay | AvatarRestart | RateCall | AskAssistant)
 
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
@@ -286,6 +298,33 @@ class AvatarCaption(_Message):
     text: str
 
 
+class ConversationItem(_Message):
+    """One turn of the customer's conversation with the assistant."""
+
+    role: Literal["customer", "assistant"]
+    text: str
+    at: float
+    open: bool = Field(default=False, description="a question or message for the agent")
+    spoken: bool = Field(default=False, description="said aloud (else typed)")
+
+
+class ConversationTurn(_Message):
+    """A new turn, for the customer's page (and the agent's console once it has the call)."""
+
+    type: Literal["conversation.item"] = "conversation.item"
+    call_id: str
+    item: ConversationItem
+
+
+class ConversationHistory(_Message):
+    """The conversation so far: for a page that (re)joins, and the agent's hand-over."""
+
+    type: Literal["conversation.history"] = "conversation.history"
+    call_id: str
+    items: list[ConversationItem]
+    open: list[str] = Field(description="the questions and messages left for the agent")
+
+
 class CallStarted(_Message):
     """Both participants are told to open their call link; the customer's side is polite."""
 
@@ -367,6 +406,8 @@ ServerMessage = (
     | ErrorMessage
     | QueuePosition
     | AvatarCaption
+    | ConversationTurn
+    | ConversationHistory
 )
 
 

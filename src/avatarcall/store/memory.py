@@ -31,6 +31,15 @@ class MemoryRecords:
         self.events.append(CallEventRecord(call_id, time.time() if at is None else at, kind,
                                            detail or {}))
 
+    async def timeline(self, call_id: str, kinds: tuple[str, ...]) -> list[CallEventRecord]:
+        return [e for e in self.events if e.call_id == call_id and e.kind in kinds]
+
+    async def purge(self, kinds: tuple[str, ...], before: float) -> int:
+        kept = [e for e in self.events if not (e.kind in kinds and e.at < before)]
+        gone = len(self.events) - len(kept)
+        self.events[:] = kept
+        return gone
+
     def names(self, call_id: str) -> list[str]:
         """The call's timeline, as the kinds' names, in the order they were written."""
         return [e.kind for e in self.events if e.call_id == call_id]

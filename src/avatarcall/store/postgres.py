@@ -147,6 +147,17 @@ class PostgresCallStore:
                                      "WHERE call_id=$1 ORDER BY at, id", call_id)
         return [CallEventRecord(r["call_id"], r["at"], r["kind"], r["detail"]) for r in rows]
 
+    async def timeline(self, call_id: str, kinds: tuple[str, ...]) -> list[CallEventRecord]:
+        rows = await self.pool.fetch("SELECT call_id, at, kind, detail FROM call_events "
+                                     "WHERE call_id=$1 AND kind = ANY($2) ORDER BY at, id",
+                                     call_id, list(kinds))
+        return [CallEventRecord(r["call_id"], r["at"], r["kind"], r["detail"]) for r in rows]
+
+    async def purge(self, kinds: tuple[str, ...], before: float) -> int:
+        done = await self.pool.execute(
+            "DELETE FROM call_events WHERE kind = ANY($1) AND at < $2", list(kinds), before)
+        return int(done.split()[-1])
+
     async def events_between(self, since: float, until: float,
                              kinds: tuple[str, ...] = ()) -> list[CallEventRecord]:
         if kinds:

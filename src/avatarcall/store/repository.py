@@ -11,10 +11,11 @@ import asyncio
 from dataclasses import replace
 from typing import Any, Protocol
 
-from avatarcall.calls.journal import Entry
+from avatarcall.calls.journal import Entry, EntryKind
 from avatarcall.calls.models import Call
 from avatarcall.calls.state import CallState, is_active
 from avatarcall.errors import UnknownCall, VersionConflict
+from avatarcall.store.sqlite import CallEventRecord
 
 
 class CallRecords(Protocol):
@@ -28,6 +29,8 @@ class CallRecords(Protocol):
 
     async def add_event(self, call_id: str, kind: str, detail: dict[str, Any] | None = None,
                         at: float | None = None) -> None: ...
+
+    async def timeline(self, call_id: str, kinds: tuple[str, ...]) -> list[CallEventRecord]: ...
 
 
 class LocalCallRepository:
@@ -93,3 +96,6 @@ class LocalCallRepository:
 
     async def add_event(self, call_id: str, entry: Entry, at: float | None = None) -> None:
         await self.records.add_event(call_id, entry.name, entry.detail(), at)
+
+    async def entries(self, call_id: str, kind: EntryKind) -> list[tuple[float, dict[str, Any]]]:
+        return [(e.at, e.detail) for e in await self.records.timeline(call_id, (kind.value,))]

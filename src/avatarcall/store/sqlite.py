@@ -152,6 +152,24 @@ class CallStore:
         )
         return [CallEventRecord(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
+    async def timeline(self, call_id: str, kinds: tuple[str, ...]) -> list[CallEventRecord]:
+        """The call's events of these kinds, in order."""
+        marks = ",".join("?" * len(kinds))
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT call_id, at, kind, detail FROM call_events WHERE call_id=? AND kind IN "
+                f"({marks}) ORDER BY at, id", (call_id, *kinds),
+            ).fetchall()
+        )
+        return [CallEventRecord(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    async def purge(self, kinds: tuple[str, ...], before: float) -> int:
+        """Delete the events of these kinds older than ``before`` (retention); how many."""
+        marks = ",".join("?" * len(kinds))
+        return await self._run(
+            lambda db: db.execute(f"DELETE FROM call_events WHERE kind IN ({marks}) AND at < ?",
+                                  (*kinds, before)).rowcount)
+
     async def events_between(self, since: float, until: float,
                              kinds: tuple[str, ...] = ()) -> list[CallEventRecord]:
         """Events of every call in [since, until), optionally only of these kinds."""

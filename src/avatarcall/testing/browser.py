@@ -60,6 +60,17 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
+# The console's own "who is signed in?" before sign-in answers 401: the browser logs it.
+EXPECTED_REFUSALS = ("/api/me",)
+
+
+def unexpected(person: Person) -> list[str]:
+    """The person's console errors, but for the refusals the pages expect."""
+    return [e for e in person.errors
+            if not (e.startswith("Failed to load resource") and "401" in e
+                    and any(path in e for path in EXPECTED_REFUSALS))]
+
+
 async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None,
                      ignore_https_errors: bool = False, init_script: str | None = None,
                      viewport: dict[str, int] | None = None) -> Person:

@@ -117,7 +117,24 @@ async function openConsole(name) {
     }
   });
   session.on('queue', (items) => queue.show(items));
+  session.on('conversation-history', ({ call_id: id, items }) => {
+    if (id !== callId) return;
+    $('handover-items').replaceChildren(...items.map(({ role, text, open }) => {
+      const li = document.createElement('li');
+      li.dataset.role = role;
+      li.textContent = text;
+      if (open) {
+        li.dataset.open = 'true';
+        const tag = document.createElement('b');
+        tag.textContent = t('handover_open');
+        li.prepend(tag, ' ');
+      }
+      return li;
+    }));
+    $('handover').hidden = items.length === 0;
+  });
   session.on('call-started', (msg) => {
+    if (msg.call.call_id !== callId) $('handover').hidden = true;
     clearTimeout(goodbye);
     goodbye = null;
     callId = msg.call.call_id;

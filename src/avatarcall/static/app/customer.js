@@ -5,6 +5,7 @@ import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import {
   bindIceServers, bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
 } from './call-view.js';
+import { ConversationPanel, errorText } from './conversation.js';
 import { browserLanguage, language, setLanguage, t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
@@ -213,7 +214,17 @@ async function startCall(savedTicket = null) {
     if (msg.state !== 'ended') return;
     finish(wasWaiting && msg.reason === 'customer_hung_up' ? t('left') : t('ended'));
   });
-  session.on('error', (msg) => console.warn('[avatarcall]', msg.code, msg.message));
+  const conversation = new ConversationPanel(
+    { list: $('conversation-items'), form: $('ask-form'), input: $('ask') },
+    (text) => session.send({ type: 'assistant.ask', call_id: ticket.call_id, text }),
+  );
+  $('conversation').hidden = false;
+  session.on('conversation-history', ({ items }) => conversation.show(items));
+  session.on('conversation-item', ({ item }) => conversation.add(item));
+  session.on('error', (msg) => {
+    if (msg.request === 'assistant.ask') conversation.note(errorText(msg));
+    else console.warn('[avatarcall]', msg.code, msg.message);
+  });
   $('hangup').onclick = () => session.send({ type: 'call.end', call_id: ticket.call_id });
   bindMediaToggles(localStream, $('mute'), $('camera'), (on) => {
     body.dataset.camera = on ? 'on' : 'off';

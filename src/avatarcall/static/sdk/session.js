@@ -34,7 +34,8 @@ export class Session extends Emitter {
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
     'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error',
-    'avatar-caption', 'queue-position', 'error', 'closed'];
+    'avatar-caption', 'queue-position', 'conversation-item', 'conversation-history', 'error',
+    'closed'];
 
   /** @param {{url?: string, token?: string, resume?: string}} options */
   constructor({ url, token, resume } = {}) {
@@ -162,6 +163,8 @@ export class Session extends Emitter {
       case 'avatar.error': this.emit('avatar-error', msg); break;
       case 'avatar.caption': this.emit('avatar-caption', msg); break;
       case 'queue.position': this.emit('queue-position', msg); break;
+      case 'conversation.item': this.emit('conversation-item', msg); break;
+      case 'conversation.history': this.emit('conversation-history', msg); break;
       case 'error': {
         if (msg.request === 'avatar.offer') {
           for (const [epoch, waiter] of this.#pending) {

@@ -1,0 +1,47 @@
+"""What a waiting customer asks about the wait itself, recognised before the FAQ is searched:
+their place and the wait, a person, a message for the advisor."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    WAIT = "wait"  # my place in line, how long
+    PERSON = "person"  # I want a human
+    MESSAGE = "message"  # I want to leave a message
+
+
+# Whole words, lower case, accents kept (French needs them); the first that matches wins.
+_PATTERNS: dict[str, list[tuple[Intent, re.Pattern[str]]]] = {
+    "en": [
+        (Intent.MESSAGE, re.compile(r"\b(leave|take|send|pass on) (a |my )?(message|note)\b")),
+        (Intent.PERSON, re.compile(
+            r"\b(human|real person|a person|someone real|an? (agent|advisor|adviser|operator|"
+            r"representative)|speak to (someone|somebody|a person)|talk to (someone|somebody|a person))\b")),
+        (Intent.WAIT, re.compile(
+            r"\b(how long|wait(ing)? time|still wait|my (turn|place|position)|place in (the )?"
+            r"(line|queue)|position in (the )?(line|queue)|how many (people|customers)|"
+            r"(am i|is it) (next|soon))\b")),
+    ],
+    "fr": [
+        (Intent.MESSAGE, re.compile(r"\b(laisser|transmettre|envoyer) (un |mon )?(message|mot)\b")),
+        (Intent.PERSON, re.compile(
+            r"\b(humain|vraie personne|une personne|quelqu.un de réel|un (conseiller|agent|opérateur)|"
+            r"une conseillère|parler à quelqu.un)\b")),
+        (Intent.WAIT, re.compile(
+            r"\b(combien de temps|temps d.attente|encore attendre|mon tour|ma place|ma position|"
+            r"place dans la file|position dans la file|combien de (personnes|clients)|"
+            r"bientôt (mon tour|à moi))\b")),
+    ],
+}
+
+
+def intent_of(text: str, language: str) -> Intent | None:
+    plain = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    for intent, pattern in _PATTERNS.get(language, _PATTERNS["en"]):
+        if pattern.search(plain):
+            return intent
+    return None
