@@ -22,7 +22,14 @@ from avatarcall.assistant import Assistant, load_faqs
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.pool import WorkerPool
-from avatarcall.avatar.setup import assistant, overlay_loops, session_config, synthesizer
+from avatarcall.avatar.setup import (
+    assistant,
+    listens,
+    overlay_loops,
+    recognizer,
+    session_config,
+    synthesizer,
+)
 from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.cluster import (
     Node,
@@ -84,7 +91,8 @@ def _avatars(settings: Settings, ice: IceProvider, metrics: Metrics,
         return LocalAvatarControl(
             synthesizer(settings), session_config(settings), ice.for_server, observer=metrics,
             max_sessions=settings.max_avatar_sessions,
-            peers=PeerNetworks(settings.avatar_peer_networks)), None, None
+            peers=PeerNetworks(settings.avatar_peer_networks),
+            recognizer=recognizer(settings)), None, None
     pool = WorkerPool(ice.for_server, max_sessions=settings.max_avatar_sessions,
                       on_load=metrics.worker_load)
     metrics.watch_workers(pool.workers)
@@ -134,7 +142,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                      after_call=settings.after_call_seconds,
                      relay_only=settings.ice_relay_only,
                      mint_resume=auth.resume_token, queue_every=QUEUE_EVERY,
-                     assistant=AssistantInfo(name=name, feminine=feminine),
+                     assistant=AssistantInfo(name=name, feminine=feminine,
+                                             listens=listens(settings)),
                      answers=Assistant(load_faqs(settings.faq_dir)))
     calls.start()
     restored = await calls.restore()

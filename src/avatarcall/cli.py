@@ -173,7 +173,7 @@ def _worker(args: argparse.Namespace) -> int:
     """An avatar worker: it dials in to the server and renders the avatars it is given."""
     import asyncio
 
-    from avatarcall.avatar.setup import session_config, synthesizer
+    from avatarcall.avatar.setup import recognizer, session_config, synthesizer
     from avatarcall.avatar.worker import Worker
     from avatarcall.ice.peers import PeerNetworks
     from avatarcall.redact import uvicorn_log_config
@@ -191,7 +191,8 @@ def _worker(args: argparse.Namespace) -> int:
     worker = Worker(args.server, key, synthesizer(settings), session_config(settings),
                     worker_id=args.id, peers=PeerNetworks(settings.avatar_peer_networks),
                     insecure=settings.worker_insecure or args.insecure,
-                    min_capacity=settings.avatar_min_capacity, parent=settings.worker_parent)
+                    min_capacity=settings.avatar_min_capacity, parent=settings.worker_parent,
+                    recognizer=recognizer(settings))
     return 0 if asyncio.run(worker.run()) else 1
 
 

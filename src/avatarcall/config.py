@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     faq_dir: Path | None = Field(
         default=None, description="the assistant's FAQ: a folder of <language>.yaml files "
         "(entries: id, questions, answer); unset: the shipped example")
+    speech_recognizer: Literal["pocketsphinx", "off"] = Field(
+        default="pocketsphinx", description="what hears a customer talking to the assistant: "
+        "pocketsphinx (English, shipped with its model), or off (typing only)")
     conversation_retention_days: float = Field(
         default=30.0, ge=0, description="days what customers said to the assistant is kept "
         "with the call (0: kept for good)")

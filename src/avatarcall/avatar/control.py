@@ -51,7 +51,16 @@ class SlotFreed:
     epoch: int
 
 
-AvatarEvent = AvatarFailed | ViewerLinkChanged | SlotFreed
+@dataclass(frozen=True)
+class Heard:
+    """What the audience said aloud to the avatar (a turn of speech, recognised)."""
+
+    key: str
+    epoch: int
+    text: str
+
+
+AvatarEvent = AvatarFailed | ViewerLinkChanged | SlotFreed | Heard
 
 
 @dataclass(frozen=True)

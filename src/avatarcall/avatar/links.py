@@ -62,18 +62,24 @@ class AvatarLink:
         ice_servers: list[IceServer],
         on_state: Callable[[AvatarLink, str], None],
         accept_voice: bool = False,
+        listen: Callable[[MediaStreamTrack], None] | None = None,
     ) -> tuple[AvatarLink, str]:
         """Answer the page's offer; the answer carries every candidate (no trickle in aiortc).
 
         With ``accept_voice``, audio the page sends (the agent's microphone) becomes the
-        avatar's voice; otherwise the link only sends.
+        avatar's voice; with ``listen``, it is the customer talking to the assistant;
+        otherwise the link only sends.
         """
         pc = RTCPeerConnection(rtc_configuration(ice_servers))
-        if accept_voice:
+        if accept_voice or listen is not None:
             @pc.on("track")
             def _voice(track: MediaStreamTrack) -> None:
-                if track.kind == "audio":
+                if track.kind != "audio":
+                    return
+                if accept_voice:
                     session.attach_voice(track)
+                elif listen is not None:
+                    listen(track)
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -89,7 +95,7 @@ class AvatarLink:
         for transceiver in pc.getTransceivers():
             track = viewer.video if transceiver.kind == "video" else viewer.audio
             transceiver.sender.replaceTrack(track)
-            voice = accept_voice and transceiver.kind == "audio"
+            voice = (accept_voice or listen is not None) and transceiver.kind == "audio"
             transceiver.direction = "sendrecv" if voice else "sendonly"
         try:
             await pc.setLocalDescription(await pc.createAnswer())

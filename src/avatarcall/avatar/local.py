@@ -14,15 +14,20 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from aiortc.mediastreams import MediaStreamTrack
+
 from avatarcall.avatar.control import (
     AvatarEvent,
     AvatarFailed,
     AvatarLoad,
     Fault,
+    Heard,
     SlotFreed,
     ViewerLinkChanged,
 )
 from avatarcall.avatar.links import AvatarLink
+from avatarcall.avatar.listening import listen
+from avatarcall.avatar.recognizers import Recognizer
 from avatarcall.avatar.session import AvatarSession, FrameObserver, SessionConfig, SessionParts
 from avatarcall.avatar.speech import SpeechSynthesizer
 from avatarcall.config import IceServer
@@ -44,8 +49,11 @@ class LocalAvatarControl:
     def __init__(self, synthesizer: SpeechSynthesizer, config: SessionConfig,
                  ice_servers: Callable[[], list[IceServer]], *, workers: int | None = None,
                  observer: FrameObserver | None = None, max_sessions: int = 0,
-                 peers: PeerNetworks | None = None, warm: int = 1) -> None:
+                 peers: PeerNetworks | None = None, warm: int = 1,
+                 recognizer: Recognizer | None = None) -> None:
         self.max_sessions = max_sessions  # 0: no limit
+        self.recognizer = recognizer  # the customer may talk to the assistant (its languages)
+        self._listening: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._synth = synthesizer
         self._config = config
         self._ice = ice_servers
@@ -56,6 +64,7 @@ class LocalAvatarControl:
         # Sound is encoded on a thread of its own: 20 ms chunks never wait behind a frame's
         # render or a sentence's synthesis.
         self._audio_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-audio")
+        self._hearing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatar-hearing")
         self._sessions: dict[str, AvatarSession] = {}
         self._links: dict[tuple[str, str], AvatarLink] = {}
         self._voice_from: dict[str, str] = {}
@@ -126,6 +135,8 @@ class LocalAvatarControl:
     async def stop(self, key: str) -> None:
         session = self._sessions.pop(key, None)
         self._voice_from.pop(key, None)
+        for slot in [s for s in self._listening if s[0] == key]:
+            self._listening.pop(slot).cancel()
         try:
             await self._close_links(lambda k, _: k[0] == key)
         finally:
@@ -187,14 +198,35 @@ class LocalAvatarControl:
         old = self._links.pop((key, viewer), None)
         if old is not None:
             await old.close()
+        hears = (audience and self.recognizer is not None
+                 and session.language in self.recognizer.languages)
         link, answer = await AvatarLink.answer(
             session, viewer, audience, sdp, ice_servers, self._link_state,
-            accept_voice=self._voice_from.get(key) == viewer)
+            accept_voice=self._voice_from.get(key) == viewer,
+            listen=(lambda track: self._listen(session, viewer, track)) if hears else None)
         if session.closed:  # stopped while we answered: the link must not outlive it
             await link.close()
             raise AvatarUnavailable("This avatar is not running any more; wait for the next one.")
         self._links[(key, viewer)] = link
         return answer
+
+    def _listen(self, session: AvatarSession, viewer: str, track: MediaStreamTrack) -> None:
+        """The customer's microphone on their link: what they say becomes :class:`Heard`."""
+        assert self.recognizer is not None
+        key, epoch = session.call_id, session.epoch
+
+        def heard(text: str, _seconds: float, _ended: float) -> None:
+            self._events.put_nowait(Heard(key, epoch, text))
+
+        old = self._listening.pop((key, viewer), None)
+        if old is not None:
+            old.cancel()
+        task = asyncio.get_running_loop().create_task(
+            listen(track, session.language, self.recognizer, self._hearing, session.interrupt,
+                   heard), name=f"avatar-listen-{key}")
+        self._listening[(key, viewer)] = task
+        task.add_done_callback(lambda t: self._listening.pop((key, viewer), None)
+                               if self._listening.get((key, viewer)) is t else None)
 
     async def drop_viewer(self, key: str, viewer: str) -> None:
         link = self._links.pop((key, viewer), None)
@@ -248,3 +280,4 @@ class LocalAvatarControl:
             await asyncio.gather(*self._closing, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._audio_executor.shutdown(wait=False, cancel_futures=True)
+        self._hearing.shutdown(wait=False, cancel_futures=True)

@@ -25,6 +25,7 @@ from avatarcall.avatar.control import (
     AvatarFailed,
     AvatarLoad,
     Fault,
+    Heard,
     SlotFreed,
     ViewerLinkChanged,
 )
@@ -186,6 +187,8 @@ class WorkerPool:
         if event.kind == "link":
             self._events.put_nowait(ViewerLinkChanged(event.key, event.epoch, event.viewer or "",
                                                       event.state or ""))
+        elif event.kind == "heard":
+            self._events.put_nowait(Heard(event.key, event.epoch, event.text or ""))
         else:
             self._lost(event.key, event.code or "avatar_crashed",
                        event.message or "The avatar stopped unexpectedly.", event.retryable)

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from avatarcall.assistant import load_faqs
 from avatarcall.avatar.loops import OverlayLoops
+from avatarcall.avatar.recognizers import PocketSphinx, Recognizer
 from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer, SpeechSynthesizer
@@ -36,6 +38,19 @@ def synthesizer(settings: Settings) -> SpeechSynthesizer:
 
         return PiperSynthesizer(settings.piper_model)
     return EspeakSynthesizer()
+
+
+def recognizer(settings: Settings) -> Recognizer | None:
+    """What hears the customer talk to the assistant (``speech_recognizer``); None: typing only."""
+    if settings.speech_recognizer == "off":
+        return None
+    faq = load_faqs(settings.faq_dir).get("en")
+    return PocketSphinx([q for e in faq.entries for q in e.questions] if faq else [])
+
+
+def listens(settings: Settings) -> list[str]:
+    """The languages the customer may speak to the assistant in (the pages offer a mic)."""
+    return [] if settings.speech_recognizer == "off" else sorted(PocketSphinx.languages)
 
 
 def overlay_loops(settings: Settings) -> OverlayLoops:

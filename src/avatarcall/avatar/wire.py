@@ -64,7 +64,7 @@ class Reply(_Message):
 
 class Event(_Message):
     type: Literal["event"] = "event"
-    kind: Literal["failed", "link"]
+    kind: Literal["failed", "link", "heard"]
     key: Key
     epoch: int
     code: str | None = None
@@ -72,6 +72,7 @@ class Event(_Message):
     retryable: bool = True
     viewer: str | None = None
     state: str | None = None
+    text: str | None = Field(default=None, max_length=2000, description="heard: the words")
 
 
 FromWorker = Annotated[Hello | Load | Reply | Event, Field(discriminator="type")]

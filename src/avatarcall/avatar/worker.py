@@ -24,9 +24,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from avatarcall.avatar.capacity import CapacityMeter
-from avatarcall.avatar.control import AvatarFailed, ViewerLinkChanged
+from avatarcall.avatar.control import AvatarFailed, Heard, ViewerLinkChanged
 from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.motion import IdleMotion
+from avatarcall.avatar.recognizers import Recognizer
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import SpeechSynthesizer
@@ -74,7 +75,8 @@ class Worker:
     def __init__(self, server_url: str, key: str, synthesizer: SpeechSynthesizer,
                  config: SessionConfig, *, worker_id: str | None = None,
                  peers: PeerNetworks | None = None, insecure: bool = False,
-                 min_capacity: int = 1, parent: int | None = None) -> None:
+                 min_capacity: int = 1, parent: int | None = None,
+                 recognizer: Recognizer | None = None) -> None:
         self.url = server_url.rstrip("/").replace("http", "ws", 1) + "/workers"
         self.key = key
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -87,7 +89,7 @@ class Worker:
             self._ssl.verify_mode = ssl.CERT_NONE
         # One thread renders: a worker is one core's worth (run one worker per core).
         self.control = LocalAvatarControl(synthesizer, config, list, workers=1,
-                                          observer=self.meter, peers=peers)
+                                          observer=self.meter, peers=peers, recognizer=recognizer)
         self.draining = False
         self.parent = parent  # a local worker's server: gone, the worker goes too
         self.stopping = asyncio.Event()
@@ -221,6 +223,9 @@ class Worker:
                 case ViewerLinkChanged():
                     message = Event(kind="link", key=event.key, epoch=event.epoch,
                                     viewer=event.viewer, state=event.state)
+                case Heard():
+                    message = Event(kind="heard", key=event.key, epoch=event.epoch,
+                                    text=event.text)
                 case _:
                     continue  # a freed slot: the server counts its own
             await ws.send(message.model_dump_json())

@@ -81,6 +81,7 @@ class CallFlow:
         self.queue = QueueTeller(repo, bus, self._own, every=queue_every, clock=clock)
         self.conversations = Conversations(answers or Assistant(load_faqs()), repo, bus,
                                            self.queue, self.director, clock)
+        self.director.on_heard = self.conversations.heard
         metrics.watch(sessions=lambda: avatars.load().sessions,
                       viewers=lambda: avatars.load().viewers)
 

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from avatarcall.assistant import Assistant, Reply, ReplyKind
+from avatarcall.avatar.control import Heard
 from avatarcall.calls.journal import ConversationEntry, EntryKind
 from avatarcall.calls.models import Call, Role
 from avatarcall.calls.state import CallState
-from avatarcall.errors import BadMessage, NotAllowed
+from avatarcall.errors import AvatarCallError, BadMessage, NotAllowed
 from avatarcall.flow.director import AvatarDirector
 from avatarcall.flow.ports import CallRepository, PeerBus
 from avatarcall.flow.queue import QueueTeller
@@ -71,6 +72,16 @@ class Conversations:
         log.info("assistant answered call=%s kind=%s entry=%s spoken=%s", call.id,
                  reply.kind.value, reply.entry, spoken)
         return reply
+
+    async def heard(self, event: Heard) -> None:
+        """The customer said this aloud (their avatar link's microphone)."""
+        call = await self._repo.get(event.key)
+        if call is None or await self._director.epoch(call.id) != event.epoch:
+            return  # an older avatar's, or a call gone
+        try:
+            await self.ask(call, Role.CUSTOMER, event.text, spoken=True)
+        except AvatarCallError as exc:
+            log.info("spoken words not taken call=%s: %s", call.id, exc)
 
     async def history(self, call_id: str) -> m.ConversationHistory:
         entries = await self._repo.entries(call_id, EntryKind.CONVERSATION)

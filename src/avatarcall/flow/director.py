@@ -10,6 +10,7 @@ animation, nothing) and whose voice the avatar speaks with. It reaches avatars t
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from avatarcall.avatar.control import (
@@ -18,6 +19,7 @@ from avatarcall.avatar.control import (
     AvatarEvent,
     AvatarFailed,
     Fault,
+    Heard,
     SlotFreed,
     ViewerLinkChanged,
 )
@@ -56,6 +58,8 @@ class AvatarDirector:
         self._restarts: dict[str, int] = {}
         # Captions of speech that waits for the customer's page (a greeting): sent when it joins.
         self._unheard: dict[str, str] = {}
+        # What the customer said aloud to the assistant goes to the conversation (the flow's).
+        self.on_heard: Callable[[Heard], Awaitable[None]] | None = None
 
     async def epoch(self, call_id: str) -> int | None:
         """The epoch of the call's running avatar (the avatars know; with several nodes, any
@@ -203,6 +207,9 @@ class AvatarDirector:
         match event:
             case SlotFreed():
                 await self._serve_line()
+            case Heard():
+                if self.on_heard is not None:
+                    await self.on_heard(event)
             case ViewerLinkChanged(key=key, viewer=viewer, state=state):
                 if await self._repo.get(key) is not None:
                     await self._repo.add_event(key, ServerLinkEntry(viewer=viewer, state=state))

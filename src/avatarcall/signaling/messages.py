@@ -246,6 +246,8 @@ class AssistantInfo(_Message):
 
     name: str
     feminine: bool | None = None
+    listens: list[str] = Field(default_factory=list,
+                               description="languages the customer may speak to it in (a mic)")
 
 
 class Welcome(_Message):

@@ -13,14 +13,16 @@ AGENT_LINES = ("Hello, this is your agent speaking through the avatar. I can see
                "and everything looks fine. Is there anything else I can do for you today?")
 
 
-def write_voice_wav(path: Path, text: str = AGENT_LINES, language: str = "en") -> Path:
-    """``text`` spoken by espeak-ng, then half a second of silence (Chromium loops the file)."""
+def write_voice_wav(path: Path, text: str = AGENT_LINES, language: str = "en",
+                    pause: float = 0.5) -> Path:
+    """``text`` spoken by espeak-ng, then ``pause`` seconds of silence (Chromium loops the
+    file)."""
     speech = EspeakSynthesizer().synthesize(text, language)
     pcm = (np.clip(speech.samples, -1, 1) * 32767).astype("<i2")
-    pause = np.zeros(SAMPLE_RATE // 2, dtype="<i2")
+    pause_pcm = np.zeros(int(SAMPLE_RATE * pause), dtype="<i2")
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(SAMPLE_RATE)
-        wav.writeframes(np.concatenate([pcm, pause]).tobytes())
+        wav.writeframes(np.concatenate([pcm, pause_pcm]).tobytes())
     return path

@@ -157,6 +157,7 @@ async function startCall(savedTicket = null) {
     body.dataset.call = state;
     $('hangup').textContent = state === 'waiting' ? t('leave') : t('hangup');
     if (state !== 'waiting') $('queue-status').hidden = true;
+    if (!['waiting', 'ended'].includes(state) && slot.listening) listen(false); // the agent hears now
     layout();
   };
   slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
@@ -176,6 +177,8 @@ async function startCall(savedTicket = null) {
       $('assistant-role').textContent = t(msg.assistant.feminine ? 'assistant.f' : 'assistant.m');
       $('assistant-pill').textContent = msg.assistant.name || t('pill.assistant');
     }
+    // Talking aloud to the assistant, where the server hears this language (else typing only).
+    $('mic').hidden = !(msg.assistant?.listens ?? []).includes(ticket.language);
     if (msg.call?.state === 'waiting') call.show('waiting');
     if (msg.call?.state === 'ended') call.end(); // it ended while we were away
   });
@@ -219,6 +222,12 @@ async function startCall(savedTicket = null) {
     (text) => session.send({ type: 'assistant.ask', call_id: ticket.call_id, text }),
   );
   $('conversation').hidden = false;
+  const listen = (on) => {
+    slot.listenWith(on ? localStream.getAudioTracks()[0] ?? null : null);
+    $('mic').setAttribute('aria-pressed', String(slot.listening));
+    $('mic').textContent = t(slot.listening ? 'mic.off' : 'mic.on');
+  };
+  $('mic').onclick = () => listen(!slot.listening);
   session.on('conversation-history', ({ items }) => conversation.show(items));
   session.on('conversation-item', ({ item }) => conversation.add(item));
   session.on('error', (msg) => {

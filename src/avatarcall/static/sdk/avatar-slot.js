@@ -27,6 +27,7 @@ export class AvatarSlot extends Emitter {
   #offs = [];
   #voiceTrack = null;
   #voice = 'tts';
+  #listenTrack = null;
 
   static EVENTS = ['state', 'view'];
 
@@ -55,6 +56,18 @@ export class AvatarSlot extends Emitter {
 
   /** The microphone to lend the avatar when the server asks for the agent's voice. */
   setVoiceTrack(track) { this.#voiceTrack = track; }
+
+  /** The customer talks to the assistant with this microphone (null: no more). The avatar's
+   *  link is made again with (or without) it; the slot's state does not change meanwhile. */
+  listenWith(track) {
+    if (track === this.#listenTrack) return;
+    this.#listenTrack = track;
+    if (this.#view !== 'stream' || !this.#link) return;
+    this.#teardown();
+    this.#connect();
+  }
+
+  get listening() { return Boolean(this.#listenTrack); }
 
   setIceServers(iceServers, relayOnly = this.#relayOnly) {
     this.#iceServers = iceServers;
@@ -143,7 +156,7 @@ export class AvatarSlot extends Emitter {
   async #connect() {
     const link = new AvatarLink(this.#session, {
       callId: this.#callId, epoch: this.#epoch, iceServers: this.#iceServers, relayOnly: this.#relayOnly,
-      voice: this.#voice === 'agent' ? this.#voiceTrack : null,
+      voice: this.#voice === 'agent' ? this.#voiceTrack : this.#listenTrack,
     });
     this.#link = link;
     // ICE checks can stall without ever reporting "failed" (seen through a relay): a link with

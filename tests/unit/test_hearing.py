@@ -1,0 +1,59 @@
+"""The customer's speech cut into turns (WebRTC's voice activity detector on real espeak-ng
+speech): speech over the assistant stops it after 0.4 s, a turn ends after 0.5 s of silence,
+a click is no turn; and the shipped recogniser hears an English question of the FAQ."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avatarcall.assistant import load_faqs
+from avatarcall.avatar.hearing import BARGE_IN, BargeIn, Hearing, Turn
+from avatarcall.avatar.recognizers import PocketSphinx, bigram_arpa
+from avatarcall.avatar.speech import SAMPLE_RATE, EspeakSynthesizer
+
+
+def spoken(text: str) -> np.ndarray:
+    return EspeakSynthesizer().synthesize(text, "en").samples.astype(np.float32)
+
+
+def feed(hearing: Hearing, samples: np.ndarray) -> list[tuple[float, object]]:
+    """(seconds into the audio, what happened), fed 20 ms at a time as WebRTC does."""
+    out = []
+    step = SAMPLE_RATE // 50
+    for i in range(0, len(samples), step):
+        out += [((i + step) / SAMPLE_RATE, h) for h in hearing.feed(samples[i:i + step])]
+    return out
+
+
+def test_speech_barges_in_then_makes_one_turn_after_half_a_second_of_silence() -> None:
+    speech = spoken("What are your opening hours on Saturday")
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    events = feed(Hearing(), np.concatenate([silence, speech, silence]))
+    kinds = [type(h) for _, h in events]
+    assert kinds == [BargeIn, Turn]
+    (barge_at, _), (turn_at, turn) = events
+    assert 1.0 + BARGE_IN <= barge_at < 1.0 + BARGE_IN + 0.3  # 0.4 s into the speech
+    speech_end = 1.0 + len(speech) / SAMPLE_RATE
+    assert speech_end < turn_at < speech_end + 0.8  # ~0.5 s of silence after the last word
+    assert isinstance(turn, Turn) and turn.seconds >= len(speech) / SAMPLE_RATE - 0.2
+
+
+def test_a_click_or_silence_is_no_turn() -> None:
+    click = np.zeros(SAMPLE_RATE * 2, dtype=np.float32)
+    click[SAMPLE_RATE: SAMPLE_RATE + 160] = 0.9
+    assert feed(Hearing(), click) == []
+
+
+def test_the_recogniser_hears_a_question_of_the_faq() -> None:
+    faq = load_faqs()["en"]
+    recognizer = PocketSphinx([q for e in faq.entries for q in e.questions])
+    events = feed(Hearing(), np.concatenate([spoken("What are your opening hours"),
+                                             np.zeros(SAMPLE_RATE, dtype=np.float32)]))
+    turn = next(h for _, h in events if isinstance(h, Turn))
+    text = recognizer.transcribe(turn.pcm, "en")
+    assert faq.best(text).entry.id == "opening-hours", text
+
+
+def test_the_language_model_is_a_valid_arpa_bigram_model() -> None:
+    arpa = bigram_arpa([["where", "is", "my", "order"], ["my", "order"]])
+    assert "ngram 1=6" in arpa and "ngram 2=6" in arpa and arpa.rstrip().endswith("\\end\\")
