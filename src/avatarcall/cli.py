@@ -284,7 +284,7 @@ def _need_browser(what: str) -> None:
 def _bench(args: argparse.Namespace) -> int:
     if args.chromium:
         os.environ["AVATARCALL_CHROMIUM"] = args.chromium
-    if args.what not in ("avatar", "scale"):  # avatar: in a browser only when it can
+    if args.what not in ("avatar", "scale", "conversation"):  # avatar: a browser if it can
         _need_browser(args.what)
     if args.what == "scale":
         from avatarcall.bench.scale import run as run_scale
@@ -306,6 +306,10 @@ def _bench(args: argparse.Namespace) -> int:
         from avatarcall.bench.lipsync import run as run_lipsync
 
         return run_lipsync(runs=args.runs or 5)
+    if args.what == "conversation":
+        from avatarcall.bench.conversation import run as run_conversation
+
+        return run_conversation(runs=args.runs or 20)
     raise SystemExit(f"unknown benchmark {args.what}")
 
 
@@ -382,11 +386,13 @@ def main(argv: list[str] | None = None) -> int:
                           help="do not check the server's TLS certificate (a self-signed trial)")
     diagnose.set_defaults(func=_diagnose)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync", "scale"])
+    bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync", "scale",
+                                        "conversation"])
     bench.add_argument("--customers", type=int, default=2000, help="scale: waiting customers")
     bench.add_argument("--nodes", type=int, default=2, help="scale: nodes")
     bench.add_argument("--max-sessions", type=int, default=24, help="avatar: ramp limit")
-    bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 (A/V runs)")
+    bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 "
+                       "(A/V runs), conversation: 20 (questions of each kind)")
     bench.add_argument("--chromium", help="the browser to drive (default: /usr/bin/chromium, or "
                        "AVATARCALL_CHROMIUM)")
     bench.set_defaults(func=_bench)

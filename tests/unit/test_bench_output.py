@@ -30,3 +30,16 @@ def test_the_fake_microphone_is_spoken_audio(tmp_path) -> None:
     with wave.open(str(path)) as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (48_000, 1, 2)
         assert wav.getnframes() > 48_000  # more than a second: the words, then half a second
+
+
+def test_bench_conversation_prints_latency_and_the_share_answered_right(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from avatarcall.bench.conversation import run
+
+    assert run(runs=2) == 0
+    out = capsys.readouterr().out
+    spoken = next(line for line in out.splitlines() if line.startswith("| spoken"))
+    typed = next(line for line in out.splitlines() if line.startswith("| typed"))
+    assert spoken.count(" ms") == 2 and "/2" in spoken
+    assert typed.count(" ms") == 2 and "2/2 (100%)" in typed  # what is typed is not misheard
+    assert "waiting for silence" in out

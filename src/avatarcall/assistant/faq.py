@@ -76,6 +76,12 @@ class Faq:
         if texts:
             self._index.index(texts, show_progress=False)
 
+    def sentences(self) -> list[str]:
+        """What people here say and hear: every question, and the answers' sentences (what a
+        speech recogniser's language model is made of)."""
+        said = [q for e in self.entries for q in e.questions]
+        return said + [s for e in self.entries for s in re.split(r"(?<=[.!?;])\s+", e.answer)]
+
     def words(self, text: str) -> list[str]:
         """What is indexed of ``text``: its words, lower case, stop words out, stemmed."""
         plain = unicodedata.normalize("NFKC", text).lower()

@@ -45,7 +45,7 @@ def recognizer(settings: Settings) -> Recognizer | None:
     if settings.speech_recognizer == "off":
         return None
     faq = load_faqs(settings.faq_dir).get("en")
-    return PocketSphinx([q for e in faq.entries for q in e.questions] if faq else [])
+    return PocketSphinx(faq.sentences() if faq else [])
 
 
 def listens(settings: Settings) -> list[str]:
