@@ -4,6 +4,7 @@ agent, and the agent's console showing the conversation when they take the call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from avatarcall.testing.browser import (
     agent_accepts,
     agent_logs_in,
     audio_level,
+    audio_levels,
     by_testid,
     call_id_of,
     customer_starts_call,
@@ -107,5 +109,72 @@ async def test_a_spoken_question_is_heard_and_answered(speaking_browser, site: S
     await mic.click()  # done talking
     await expect(mic).to_have_attribute("aria-pressed", "false")
     await customer.expect_state("avatar-state", "live")  # the avatar never went away
+    assert unexpected(customer) == [], customer.errors
+    await customer.close()
+
+
+LONG_STORY = " ".join(f"This is sentence number {n} of a very long answer about our history."
+                      for n in range(1, 13))
+
+
+@pytest.fixture(scope="module")
+def storyteller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose FAQ has an answer that takes a minute to say."""
+    faq = tmp_path_factory.mktemp("faq")
+    (faq / "en.yaml").write_text(
+        "- id: history\n  questions: ['Tell me the story of your company']\n"
+        f"  answer: {LONG_STORY}\n"
+        "- id: opening-hours\n  questions: ['What are your opening hours?']\n"
+        "  answer: We are open Monday to Friday, nine to six.\n")
+    server = start_server(tmp_path_factory.mktemp("storyteller"), AVATARCALL_FAQ_DIR=str(faq))
+    yield server
+    server.stop()
+
+
+# When the page first showed the assistant's answer to words said aloud (performance.now()).
+WATCH_ANSWER = """
+() => new MutationObserver((_, observer) => {
+  if (document.querySelector('[data-spoken="true"] + [data-role="assistant"]')) {
+    window.__answeredAt = performance.now();
+    observer.disconnect();
+  }
+}).observe(document.getElementById('conversation-items'), { childList: true })
+"""
+
+
+def quiet_until(levels: list[tuple[float, float]], at: float, quiet: float = 0.005) -> float:
+    """How long (s) the sound had been silent at ``at`` (page ms): the silence the answer ends."""
+    heard = [(t, x) for t, x in levels if t <= at]
+    end = heard[-1][0] if heard else at
+    for t, x in reversed(heard):
+        if x >= quiet:
+            return (end - t) / 1000
+    return (end - heard[0][0]) / 1000 if heard else 0.0
+
+
+async def test_speaking_over_the_assistant_stops_it_at_once(speaking_browser,
+                                                            storyteller: Server) -> None:
+    customer = await customer_starts_call(speaking_browser, storyteller.url, "en-US")
+    await customer.expect_state("avatar-state", "live")
+    await by_testid(customer.page, "mic-toggle").click()
+    await expect(by_testid(customer.page, "avatar-video")).to_be_visible()  # its new link
+    await by_testid(customer.page, "mute").click()  # not a word yet
+    await ask(customer, "Tell me the story of your company")
+    story = customer.page.locator('[data-role="assistant"]', has_text="sentence number 12")
+    await expect(story).to_be_visible()
+    await asyncio.sleep(1.0)
+    await customer.page.evaluate(WATCH_ANSWER)
+
+    async def speak_up() -> None:
+        await asyncio.sleep(1.0)
+        await by_testid(customer.page, "mute").click()  # the customer talks over the story
+
+    levels, _ = await asyncio.gather(audio_levels(customer, ms=10_000), speak_up())
+    answered_at = await customer.page.evaluate("window.__answeredAt ?? null")
+    assert answered_at is not None, "the spoken words were not answered"
+    assert max(x for t, x in levels if t < levels[0][0] + 1000) > 0.02  # the story was heard
+    # Cut off 0.4 s into the customer's words, the story is silent while they finish, before
+    # the words are even recognised; without that, it would go on until the answer replaced it.
+    assert quiet_until(levels, answered_at + 100) >= 0.5, (answered_at, levels)
     assert unexpected(customer) == [], customer.errors
     await customer.close()

@@ -166,6 +166,30 @@ RECORD_STATES = """
 }
 """
 
+# The loudness (RMS) of a video element's sound every 50 ms for ``ms``: [performance.now(), rms].
+AUDIO_LEVELS = """
+async ([testid, ms]) => {
+  const stream = document.querySelector(`[data-testid="${testid}"]`).srcObject;
+  if (!stream || stream.getAudioTracks().length === 0) return [];
+  const ctx = new AudioContext();
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 2048;
+  ctx.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  const buf = new Float32Array(analyser.fftSize);
+  const levels = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    analyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (const x of buf) sum += x * x;
+    levels.push([performance.now(), Math.sqrt(sum / buf.length)]);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  ctx.close();
+  return levels;
+}
+"""
+
 AUDIO_LEVEL = """
 async ([testid, ms]) => {
   const video = document.querySelector(`[data-testid="${testid}"]`);
@@ -252,6 +276,12 @@ def seconds_between(history: list[tuple[str, float]], start: str, end: str) -> f
 
 async def audio_level(person: Person, which: str = "avatar-video", ms: int = 1500) -> float:
     return float(await person.page.evaluate(AUDIO_LEVEL, [which, ms]))
+
+
+async def audio_levels(person: Person, which: str = "avatar-video",
+                       ms: int = 5000) -> list[tuple[float, float]]:
+    """(when, in the page's ms; loudness) every 50 ms for ``ms``."""
+    return [(float(t), float(x)) for t, x in await person.page.evaluate(AUDIO_LEVELS, [which, ms])]
 
 
 async def center_colour(person: Person, which: str = "remote-video") -> list[int] | None:
