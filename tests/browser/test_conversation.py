@@ -178,3 +178,16 @@ async def test_speaking_over_the_assistant_stops_it_at_once(speaking_browser,
     assert quiet_until(levels, answered_at + 100) >= 0.5, (answered_at, levels)
     assert unexpected(customer) == [], customer.errors
     await customer.close()
+
+
+async def test_quick_replies_in_the_customers_language(browser, site: Server) -> None:
+    customer = await customer_starts_call(browser, site.url, "fr-FR", viewport=PHONE)
+    quick = customer.page.get_by_test_id("quick-reply")
+    await expect(quick.first).to_have_text("Combien de temps d’attente ?")
+    await quick.first.click()
+    answer = customer.page.locator('[data-testid="conversation-item"][data-role="assistant"]')
+    await expect(answer).to_contain_text("Aucun conseiller n’est en ligne")  # nobody signed in
+    await by_testid(customer.page, "hang-up").click()
+    await expect(quick).to_have_count(0)  # nothing about the wait once it is over
+    assert unexpected(customer) == [], customer.errors
+    await customer.close()

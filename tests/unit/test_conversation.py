@@ -76,3 +76,15 @@ async def test_a_reopened_page_sees_the_conversation_and_bad_words_are_refused()
     with pytest.raises(BadMessage):
         m.parse_client_message(json.dumps({"type": "assistant.ask", "call_id": call.id,
                                            "text": "x" * (m.ASK_MAX + 1)}))
+
+
+async def test_the_customers_page_gets_quick_replies_the_agent_no_empty_hand_over() -> None:
+    h = FlowHarness()
+    call, customer = await h.customer("Zoé", language="en")
+    told = customer.last(m.ConversationHistory)
+    assert told.items == [] and told.suggestions[:2] == ["How long is the wait?",
+                                                         "I would like to talk to a person"]
+    assert "What are your opening hours?" in told.suggestions  # the FAQ's first entries
+    agent = await h.agent("alice")
+    await agent.send({"type": "call.accept", "call_id": call.id})
+    assert agent.outlet.of(m.ConversationHistory) == []  # nothing was said: nothing handed over

@@ -54,6 +54,9 @@ WORDS: dict[str, dict[str, str]] = {
         "unknown_after": "I cannot answer that one. Start a new call and an advisor will help you.",
         "handover": "I am handing you over to {agent}.",
         "handover_questions": "I am handing you over to {agent}, who can see your questions.",
+        "suggest_wait": "How long is the wait?",
+        "suggest_person": "I would like to talk to a person",
+        "suggest_message": "I want to leave a message",
     },
     "fr": {
         "wait": "Vous êtes numéro {position} dans la file{wait}. Vous gardez votre place pendant "
@@ -73,6 +76,9 @@ WORDS: dict[str, dict[str, str]] = {
                          "vous aidera.",
         "handover": "Je vous passe {agent}.",
         "handover_questions": "Je vous passe {agent}, qui voit vos questions.",
+        "suggest_wait": "Combien de temps d’attente ?",
+        "suggest_person": "Je voudrais parler à quelqu’un",
+        "suggest_message": "Je voudrais laisser un message",
     },
 }
 
@@ -119,6 +125,15 @@ class Assistant:
             minutes = max(1, math.ceil(waiting.estimated_wait / 60))
             wait = say["wait_minutes"].format(minutes=minutes, s="s" if minutes > 1 else "")
         return say["wait"].format(position=waiting.position, wait=wait)
+
+    def suggestions(self, language: str, waiting: bool) -> list[str]:
+        """Quick replies for the page: about the wait (while waiting), then the FAQ's first
+        entries' first questions."""
+        say = words(language)
+        about_wait = [say["suggest_wait"], say["suggest_person"], say["suggest_message"]]
+        faq = self.faqs.get(language) or self.faqs.get("en")
+        asked = [e.questions[0] for e in faq.entries[:3]] if faq else []
+        return (about_wait if waiting else []) + asked
 
     @staticmethod
     def handover(language: str, agent: str, open_questions: bool) -> str:

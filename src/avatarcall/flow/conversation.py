@@ -90,9 +90,14 @@ class Conversations:
                                      open=[i.text for i in items if i.open])
 
     async def page_joined(self, call: Call, role: Role) -> None:
-        """A page (back) on the call sees the conversation so far (the agent: its hand-over)."""
+        """A page (back) on the call sees the conversation so far (the agent: its hand-over;
+        the customer: with quick replies)."""
         history = await self.history(call.id)
-        if history.items:
+        if role is Role.CUSTOMER:
+            await self._bus.send(call.id, role, history.model_copy(update={
+                "suggestions": self.assistant.suggestions(
+                    call.language, waiting=call.state is CallState.WAITING)}))
+        elif history.items:
             await self._bus.send(call.id, role, history)
 
     async def handed_over(self, call: Call) -> None:

@@ -325,6 +325,8 @@ class ConversationHistory(_Message):
     call_id: str
     items: list[ConversationItem]
     open: list[str] = Field(description="the questions and messages left for the agent")
+    suggestions: list[str] = Field(default_factory=list,
+                                   description="quick replies the customer may tap")
 
 
 class CallStarted(_Message):

@@ -3,11 +3,14 @@
 import { t } from './i18n.js';
 
 export class ConversationPanel {
-  /** @param {{ list: HTMLElement, form: HTMLFormElement, input: HTMLInputElement }} els
+  /** @param {{ list: HTMLElement, form: HTMLFormElement, input: HTMLInputElement,
+   *            quick: HTMLElement }} els
    *  @param {(text: string) => void} ask */
-  constructor({ list, form, input }, ask) {
+  constructor({ list, form, input, quick }, ask) {
     this.list = list;
     this.input = input;
+    this.quick = quick;
+    this.ask = ask;
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const text = input.value.trim();
@@ -15,6 +18,19 @@ export class ConversationPanel {
       ask(text);
       input.value = '';
     });
+  }
+
+  /** Questions to tap instead of typing (what people ask most). */
+  suggest(texts) {
+    this.quick.replaceChildren(...texts.map((text) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.setAttribute('data-testid', 'quick-reply');
+      button.textContent = text;
+      button.onclick = () => this.ask(text);
+      return button;
+    }));
+    this.quick.hidden = texts.length === 0;
   }
 
   /** The whole conversation (a page that joins or comes back). */

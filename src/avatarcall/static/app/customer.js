@@ -199,6 +199,7 @@ async function startCall(savedTicket = null) {
   });
   const finish = (text) => {
     forgetCall();
+    conversation.suggest([]); // what they were about (the wait) is over
     call.end(); // also when it ends before an agent took it (the link never started)
     $('callbar').hidden = true;
     $('end').hidden = false;
@@ -218,7 +219,7 @@ async function startCall(savedTicket = null) {
     finish(wasWaiting && msg.reason === 'customer_hung_up' ? t('left') : t('ended'));
   });
   const conversation = new ConversationPanel(
-    { list: $('conversation-items'), form: $('ask-form'), input: $('ask') },
+    { list: $('conversation-items'), form: $('ask-form'), input: $('ask'), quick: $('quick-replies') },
     (text) => session.send({ type: 'assistant.ask', call_id: ticket.call_id, text }),
   );
   $('conversation').hidden = false;
@@ -228,7 +229,10 @@ async function startCall(savedTicket = null) {
     $('mic').textContent = t(slot.listening ? 'mic.off' : 'mic.on');
   };
   $('mic').onclick = () => listen(!slot.listening);
-  session.on('conversation-history', ({ items }) => conversation.show(items));
+  session.on('conversation-history', ({ items, suggestions }) => {
+    conversation.show(items);
+    if (suggestions) conversation.suggest(suggestions);
+  });
   session.on('conversation-item', ({ item }) => conversation.add(item));
   session.on('error', (msg) => {
     if (msg.request === 'assistant.ask') conversation.note(errorText(msg));
