@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from avatarcall import __version__
 from avatarcall.assistant import Assistant, load_faqs
+from avatarcall.assistant.chat import ChatModel
 from avatarcall.avatar.control import AvatarControl
 from avatarcall.avatar.local import LocalAvatarControl
 from avatarcall.avatar.pool import WorkerPool
@@ -137,6 +138,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("node %s: calls, tabs and timers shared through Redis", node.id)
     else:
         repo, bus, scheduler = LocalCallRepository(store), LocalPeerBus(), AsyncioScheduler()
+    chat = ChatModel(settings.chat_url, settings.chat_model, settings.chat_api_key and
+                     settings.chat_api_key.get_secret_value()) if settings.chat_url else None
     calls = CallFlow(repo, bus, scheduler, avatars, ice, metrics,
                      waiting_grace=settings.waiting_grace_seconds,
                      after_call=settings.after_call_seconds,
@@ -144,7 +147,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                      mint_resume=auth.resume_token, queue_every=QUEUE_EVERY,
                      assistant=AssistantInfo(name=name, feminine=feminine,
                                              listens=listens(settings)),
-                     answers=Assistant(load_faqs(settings.faq_dir)))
+                     answers=Assistant(load_faqs(settings.faq_dir), chat,
+                                       settings.chat_budget_seconds))
     calls.start()
     restored = await calls.restore()
     if restored:
@@ -178,6 +182,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services.draining.set()
         await calls.close()
         await avatars.close()
+        if chat is not None:
+            await chat.close()
         if node is not None:
             await node.close()
             await node.redis.aclose()

@@ -126,6 +126,14 @@ class Settings(BaseSettings):
     faq_dir: Path | None = Field(
         default=None, description="the assistant's FAQ: a folder of <language>.yaml files "
         "(entries: id, questions, answer); unset: the shipped example")
+    chat_url: str | None = Field(
+        default=None, description="an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1): "
+        "the assistant's words from the FAQ's closest entries; unset: the FAQ's answers as written")
+    chat_model: str = Field(default="gpt-4o-mini", description="the chat endpoint's model")
+    chat_api_key: SecretStr | None = Field(default=None, description="the chat endpoint's key")
+    chat_budget_seconds: float = Field(
+        default=2.0, gt=0, description="longest wait for the chat model's first words before "
+        "the FAQ's answer is given instead")
     speech_recognizer: Literal["pocketsphinx", "off"] = Field(
         default="pocketsphinx", description="what hears a customer talking to the assistant: "
         "pocketsphinx (English, shipped with its model), or off (typing only)")

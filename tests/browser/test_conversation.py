@@ -26,6 +26,7 @@ from avatarcall.testing.browser import (
     customer_starts_call,
     unexpected,
 )
+from avatarcall.testing.chat import ChatServer
 from avatarcall.testing.server import Server, start_server
 from avatarcall.testing.voice import write_voice_wav
 
@@ -189,5 +190,28 @@ async def test_quick_replies_in_the_customers_language(browser, site: Server) ->
     await expect(answer).to_contain_text("Aucun conseiller n’est en ligne")  # nobody signed in
     await by_testid(customer.page, "hang-up").click()
     await expect(quick).to_have_count(0)  # nothing about the wait once it is over
+    assert unexpected(customer) == [], customer.errors
+    await customer.close()
+
+
+@pytest.fixture(scope="module")
+def chatty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose assistant speaks through an OpenAI-compatible chat model (on loopback)."""
+    chat = ChatServer().start()
+    server = start_server(tmp_path_factory.mktemp("chatty"), AVATARCALL_CHAT_URL=chat.url,
+                          AVATARCALL_CHAT_MODEL="tiny")
+    yield server
+    server.stop()
+    chat.stop()
+
+
+async def test_the_chat_models_answer_is_shown_and_spoken(browser, chatty: Server) -> None:
+    customer = await customer_starts_call(browser, chatty.url, "en-US", viewport=PHONE)
+    await customer.expect_state("avatar-state", "live")
+    await ask(customer, "Do you take PayPal?")
+    answer = customer.page.locator('[data-testid="conversation-item"][data-role="assistant"]')
+    await expect(answer).to_have_text(
+        "Good question. We accept bank cards, PayPal and bank transfers. Anything else?")
+    assert await audio_level(customer) > 0.01
     assert unexpected(customer) == [], customer.errors
     await customer.close()

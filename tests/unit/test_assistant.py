@@ -62,6 +62,8 @@ def test_nothing_is_made_up_for_what_the_faq_does_not_cover(language: str, quest
     ("Je veux parler à quelqu’un", "fr", Intent.PERSON),
     ("Je voudrais laisser un message", "fr", Intent.MESSAGE),
     ("Where is my order?", "en", None),
+    ("How long will delivery take?", "en", None),  # the FAQ's, not the queue's
+    ("Combien de temps pour la livraison ?", "fr", None),
 ])
 def test_what_the_customer_asks_about_the_wait_itself(text: str, language: str,
                                                       intent: Intent | None) -> None:

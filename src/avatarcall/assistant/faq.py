@@ -87,6 +87,20 @@ class Faq:
         plain = unicodedata.normalize("NFKC", text).lower()
         return self._stemmer.stemWords([w for w in _WORD.findall(plain) if w not in self._stop])
 
+    def top(self, question: str, k: int = 3) -> list[FaqEntry]:
+        """The ``k`` entries closest to ``question`` (what a chat model may answer from)."""
+        query = [w for w in self.words(question) if w]
+        if not query or not self._owner:
+            return []
+        docs, scores = self._index.retrieve([query], k=min(len(self._owner), 4 * k),
+                                            show_progress=False)
+        found: list[FaqEntry] = []
+        for doc, score in zip(docs[0], scores[0], strict=True):
+            entry = self.entries[self._owner[int(doc)]]
+            if float(score) > 0 and entry not in found:
+                found.append(entry)
+        return found[:k]
+
     def best(self, question: str) -> Match | None:
         """The entry that answers ``question`` best, if it has enough of its words."""
         query = [w for w in self.words(question) if w]

@@ -21,10 +21,10 @@ _PATTERNS: dict[str, list[tuple[Intent, re.Pattern[str]]]] = {
         (Intent.PERSON, re.compile(
             r"\b(human|real person|a person|someone real|an? (agent|advisor|adviser|operator|"
             r"representative)|speak to (someone|somebody|a person)|talk to (someone|somebody|a person))\b")),
+        # About the wait itself ("how long will delivery take" is the FAQ's).
         (Intent.WAIT, re.compile(
-            r"\b(how long|wait(ing)? time|still wait|my (turn|place|position)|place in (the )?"
-            r"(line|queue)|position in (the )?(line|queue)|how many (people|customers)|"
-            r"(am i|is it) (next|soon))\b")),
+            r"\b(wait|waiting|queue|my (turn|place|position)|place in (the )?line|"
+            r"position in (the )?line|how many (people|customers)|(am i|is it) (next|soon))\b")),
     ],
     "fr": [
         (Intent.MESSAGE, re.compile(r"\b(laisser|transmettre|envoyer) (un |mon )?(message|mot)\b")),
@@ -32,8 +32,7 @@ _PATTERNS: dict[str, list[tuple[Intent, re.Pattern[str]]]] = {
             r"\b(humain|vraie personne|une personne|quelqu.un de réel|un (conseiller|agent|opérateur)|"
             r"une conseillère|parler à quelqu.un)\b")),
         (Intent.WAIT, re.compile(
-            r"\b(combien de temps|temps d.attente|encore attendre|mon tour|ma place|ma position|"
-            r"place dans la file|position dans la file|combien de (personnes|clients)|"
+            r"\b(attente|attendre|file|mon tour|ma place|ma position|combien de (personnes|clients)|"
             r"bientôt (mon tour|à moi))\b")),
     ],
 }

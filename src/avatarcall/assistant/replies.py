@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from avatarcall.assistant.chat import ChatModel
 from avatarcall.assistant.faq import Faq
 from avatarcall.assistant.intents import Intent, intent_of
 
@@ -18,6 +19,7 @@ class ReplyKind(StrEnum):
     MESSAGE = "message"  # "go ahead": the next words are the message
     NOTED = "noted"  # the message, kept for the advisor
     UNKNOWN = "unknown"  # kept for the advisor
+    CHAT = "chat"  # the operator's chat model's words, from the FAQ's closest entries
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,18 @@ def words(language: str) -> dict[str, str]:
 
 
 class Assistant:
-    """Answers from the company's FAQ (one per language) and what the queue says."""
+    """Answers from the company's FAQ (one per language) and what the queue says; with a
+    ``chat`` model, its words from the FAQ's closest entries when the first of them comes within
+    ``chat_budget`` seconds (else the FAQ's answer)."""
 
-    def __init__(self, faqs: dict[str, Faq]) -> None:
+    def __init__(self, faqs: dict[str, Faq], chat: ChatModel | None = None,
+                 chat_budget: float = 2.0) -> None:
         self.faqs = faqs
+        self.chat = chat
+        self.chat_budget = chat_budget
+
+    def faq(self, language: str) -> Faq | None:
+        return self.faqs.get(language) or self.faqs.get("en")
 
     def reply(self, question: str, language: str, waiting: Waiting | None, *,
               expecting_message: bool = False) -> Reply:

@@ -85,8 +85,9 @@ class AvatarControl(Protocol):
         """(key, epoch) of every avatar running here."""
 
     async def say(self, key: str, text: str, *, when_watched: bool = False,
-                  language: str | None = None) -> None:
-        """Speak (in ``language``, else the call's), cutting off what it was saying;
+                  language: str | None = None, append: bool = False) -> None:
+        """Speak (in ``language``, else the call's), cutting off what it was saying (``append``:
+        after it, the next sentence of a streamed answer);
         ``when_watched``: once the audience's link is up (a greeting). Raises :class:`~avatarcall.errors.AvatarUnavailable` if not running."""
 
     async def interrupt(self, key: str) -> None:

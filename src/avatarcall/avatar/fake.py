@@ -29,6 +29,7 @@ class FakeAvatarControl:
         self.languages: dict[str, str] = {}
         self.said: list[tuple[str, str, bool]] = []  # (key, text, when_watched)
         self.said_in: list[str | None] = []  # the language asked for each, if any
+        self.appended: list[bool] = []  # whether each came after the one before (streamed)
         self.voices: dict[str, str | None] = {}
         self.viewers: dict[tuple[str, str], int] = {}  # (key, viewer) -> epoch
         self.started: list[str] = []  # keys, in the order their sessions started
@@ -69,11 +70,12 @@ class FakeAvatarControl:
             self._events.put_nowait(SlotFreed(key, epoch))
 
     async def say(self, key: str, text: str, *, when_watched: bool = False,
-                  language: str | None = None) -> None:
+                  language: str | None = None, append: bool = False) -> None:
         if key not in self.live:
             raise AvatarUnavailable("This avatar is not running.")
         self.said.append((key, text, when_watched))
         self.said_in.append(language)
+        self.appended.append(append)
 
     async def interrupt(self, key: str) -> None:
         self.interrupted.append(key)

@@ -44,16 +44,37 @@ class Turn:
 Heard = BargeIn | Turn
 
 
-def to_16k(mono48k: np.ndarray) -> np.ndarray:
-    """48 kHz float samples to 16 kHz int16 (each three averaged: a low-pass, then one kept)."""
-    usable = len(mono48k) - len(mono48k) % 3
-    down = mono48k[:usable].reshape(-1, 3).mean(axis=1)
-    return (np.clip(down, -1.0, 1.0) * 32767).astype(np.int16)
+def _low_pass(taps: int = 63, cutoff: float = 7200 / 48_000) -> np.ndarray:
+    """A windowed-sinc low-pass (Hamming) below 16 kHz's Nyquist frequency, for 48 kHz."""
+    n = np.arange(taps) - (taps - 1) / 2
+    h = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
+    return (h / h.sum()).astype(np.float32)
+
+
+LOW_PASS = _low_pass()
+
+
+class To16k:
+    """48 kHz float samples to 16 kHz int16, a stream at a time: low-pass filtered (the
+    speech band the recogniser's model was made from is kept whole), then one sample in three."""
+
+    def __init__(self) -> None:
+        self._tail = np.zeros(len(LOW_PASS) - 1, dtype=np.float32)
+        self._offset = 0  # samples seen so far
+
+    def __call__(self, mono48k: np.ndarray) -> np.ndarray:
+        signal = np.concatenate([self._tail, mono48k.astype(np.float32)])
+        filtered = np.convolve(signal, LOW_PASS, mode="valid")  # one per new sample
+        self._tail = signal[len(signal) - len(self._tail):]
+        kept = filtered[(-self._offset) % 3::3]
+        self._offset += len(mono48k)
+        return (np.clip(kept, -1.0, 1.0) * 32767).astype(np.int16)
 
 
 class Hearing:
     def __init__(self, aggressiveness: int = 2) -> None:
         self._vad = webrtcvad.Vad(aggressiveness)
+        self._to_16k = To16k()
         self._pending = np.zeros(0, dtype=np.int16)  # less than a frame, for next time
         self._frames: list[np.ndarray] = []  # the turn so far (or the pre-roll)
         self._in_turn = False
@@ -64,7 +85,7 @@ class Hearing:
 
     def feed(self, mono48k: np.ndarray) -> list[Heard]:
         """More of the microphone (48 kHz float32); what it made happen."""
-        samples = np.concatenate([self._pending, to_16k(mono48k)])
+        samples = np.concatenate([self._pending, self._to_16k(mono48k)])
         usable = len(samples) - len(samples) % FRAME
         self._pending = samples[usable:]
         out: list[Heard] = []

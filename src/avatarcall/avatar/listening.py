@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame
 
 from avatarcall.avatar.hearing import BargeIn, Hearing, Turn
 from avatarcall.avatar.recognizers import Recognizer
@@ -33,6 +34,8 @@ async def listen(track: MediaStreamTrack, language: str, recognizer: Recognizer,
     try:
         while True:
             frame = await track.recv()
+            if not isinstance(frame, AudioFrame):
+                continue
             for heard in hearing.feed(frame_to_mono(frame)):
                 match heard:
                     case BargeIn():

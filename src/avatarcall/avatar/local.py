@@ -152,8 +152,8 @@ class LocalAvatarControl:
         return session.epoch if session is not None and not session.closed else None
 
     async def say(self, key: str, text: str, *, when_watched: bool = False,
-                  language: str | None = None) -> None:
-        self._live(key).say(text, when_watched=when_watched, language=language)
+                  language: str | None = None, append: bool = False) -> None:
+        self._live(key).say(text, when_watched=when_watched, language=language, append=append)
 
     async def interrupt(self, key: str) -> None:
         session = self._sessions.get(key)

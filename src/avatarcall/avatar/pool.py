@@ -297,10 +297,10 @@ class WorkerPool:
         return lease.epoch if lease is not None else None
 
     async def say(self, key: str, text: str, *, when_watched: bool = False,
-                  language: str | None = None) -> None:
+                  language: str | None = None, append: bool = False) -> None:
         worker, _ = self._holder(key)
         await self._call(worker, self._command("say", key, text=text, when_watched=when_watched,
-                                               language=language))
+                                               language=language, append=append))
 
     async def interrupt(self, key: str) -> None:
         if key in self._leases:

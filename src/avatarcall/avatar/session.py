@@ -133,6 +133,7 @@ class AvatarSession:
         self._timeline = SpeechTimeline()
         self._viewers: dict[str, Viewer] = {}
         self._pending: list[str] = []  # speech waiting for the customer to watch
+        self._last_speech: asyncio.Task[None] | None = None
         self._keyframe_wanted = True
         self._fault: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -228,18 +229,23 @@ class AvatarSession:
 
     # --- speech ----------------------------------------------------------------------
 
-    def say(self, text: str, *, when_watched: bool = False, language: str | None = None) -> None:
+    def say(self, text: str, *, when_watched: bool = False, language: str | None = None,
+            append: bool = False) -> None:
         """Speak ``text`` (in ``language``, else the call's), cutting off whatever the avatar
-        was saying. With ``when_watched``, wait until the customer's avatar is connected (a
-        greeting).
+        was saying, or with ``append`` after it (a streamed answer, sentence by sentence). With
+        ``when_watched``, wait until the customer's avatar is connected (a greeting).
         """
         if self._closed:
             return
         if when_watched and not any(v.audience and v.connected for v in self._viewers.values()):
             self._pending.append(text)
             return
-        self.interrupt()
-        task = asyncio.get_running_loop().create_task(self._speak(text, language or self.language))
+        before = self._last_speech if append else None
+        if not append:
+            self.interrupt()
+        task = asyncio.get_running_loop().create_task(
+            self._speak(text, language or self.language, after=before))
+        self._last_speech = task
         self._speech_tasks.add(task)
         task.add_done_callback(self._speech_tasks.discard)
 
@@ -252,9 +258,13 @@ class AvatarSession:
         for viewer in self._viewers.values():
             viewer.audio.flush()
 
-    async def _speak(self, text: str, language: str) -> None:
-        """Synthesise sentence by sentence, scheduling each as soon as it is ready."""
+    async def _speak(self, text: str, language: str,
+                     after: asyncio.Task[None] | None = None) -> None:
+        """Synthesise sentence by sentence, scheduling each as soon as it is ready (``after``
+        that speech is scheduled: appended speech keeps its order)."""
         loop = asyncio.get_running_loop()
+        if after is not None and not after.done():
+            await asyncio.wait([after])
         try:
             chunks = await loop.run_in_executor(
                 self._executor, self._synth.synthesize_stream, text, language)

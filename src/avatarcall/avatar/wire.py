@@ -93,6 +93,7 @@ class Command(_Message):
     language: str | None = None
     text: str | None = Field(default=None, max_length=4000)
     when_watched: bool = False
+    append: bool = False  # say: after what it is saying (a streamed answer's next sentence)
     viewer: str | None = None
     sdp: str | None = Field(default=None, max_length=32_000)
     audience: bool = True

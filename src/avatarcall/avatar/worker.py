@@ -260,7 +260,7 @@ class Worker:
                 await control.stop(c.key)
             case "say":
                 await control.say(c.key, c.text or "", when_watched=c.when_watched,
-                                  language=c.language)
+                                  language=c.language, append=c.append)
             case "interrupt":
                 await control.interrupt(c.key)
             case "use_voice":

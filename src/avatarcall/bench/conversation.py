@@ -1,8 +1,8 @@
 """``avatarcall bench conversation``: how quickly and how well the assistant answers.
 
 N spoken and N typed English questions, put otherwise than in the FAQ, go through what the
-server runs: spoken ones as espeak-ng audio (48 kHz, 20 ms at a time) through the voice
-detector and the recogniser, then the assistant's answer and the first sentence of its speech.
+server runs: spoken ones as espeak-ng audio (48 kHz, a microphone's noise floor added, 20 ms at
+a time) through the voice detector and the recogniser, then the assistant's answer and the first sentence of its speech.
 From the end of speech (the last loud sample) to the answer's first sound:
 
     the detector's wait for silence (audio time) + recognition + answer + synthesis of the
@@ -49,6 +49,7 @@ QUESTIONS = [
     ("is there a warranty", "warranty"),
 ]
 LOUD = 0.02  # a sample above this is sound
+NOISE_FLOOR = 0.0005  # a quiet room through a headset microphone (about -66 dBFS)
 
 
 def _first_loud(samples: np.ndarray) -> int:
@@ -88,11 +89,13 @@ def run(runs: int = 20) -> int:
         typed_right += reply.kind is ReplyKind.FAQ and reply.entry == entry
 
     spoken, parts, spoken_right, misheard = [], [], 0, []
+    noise = np.random.default_rng(15)
     step = SAMPLE_RATE // 50
     for question, entry in asked:
         speech = synth.synthesize(question, "en").samples.astype(np.float32)
         audio = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), speech,
                                 np.zeros(SAMPLE_RATE, np.float32)])
+        audio += noise.normal(0.0, NOISE_FLOOR, len(audio)).astype(np.float32)  # a microphone's
         speech_end = (SAMPLE_RATE // 2 + _last_loud(speech)) / SAMPLE_RATE
         hearing, turn = Hearing(), None
         for i in range(0, len(audio), step):

@@ -86,7 +86,8 @@ class RoutedAvatarControl:
                 await self.local.stop(key)
             case "say":
                 await self.local.say(key, fields["text"], when_watched=fields["when_watched"],
-                                     language=fields.get("language"))
+                                     language=fields.get("language"),
+                                     append=fields.get("append", False))
             case "interrupt":
                 await self.local.interrupt(key)
             case "use_voice":
@@ -147,8 +148,9 @@ class RoutedAvatarControl:
         return lease[1] if lease is not None else None
 
     async def say(self, key: str, text: str, *, when_watched: bool = False,
-                  language: str | None = None) -> None:
-        await self._on(key, "say", text=text, when_watched=when_watched, language=language)
+                  language: str | None = None, append: bool = False) -> None:
+        await self._on(key, "say", text=text, when_watched=when_watched, language=language,
+                       append=append)
 
     async def interrupt(self, key: str) -> None:
         try:

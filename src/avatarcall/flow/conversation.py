@@ -9,6 +9,7 @@ the avatar when the customer sees and hears it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import unicodedata
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from avatarcall.assistant import Assistant, Reply, ReplyKind
+from avatarcall.assistant.chat import ChatError
 from avatarcall.avatar.control import Heard
 from avatarcall.calls.journal import ConversationEntry, EntryKind
 from avatarcall.calls.models import Call, Role
@@ -27,6 +29,8 @@ from avatarcall.flow.queue import QueueTeller
 from avatarcall.signaling import messages as m
 
 log = logging.getLogger(__name__)
+
+CHAT_LONGEST = 20.0  # seconds a chat model's whole answer may take to stream in
 
 
 def clean(text: str) -> str:
@@ -66,12 +70,46 @@ class Conversations:
         reply = self.assistant.reply(words, call.language, waiting, expecting_message=expecting)
         await self._turn(call.id, ConversationEntry(
             role="customer", text=words, open=reply.open or None, spoken=spoken or None))
+        chatted = None
+        if self.assistant.chat is not None and reply.kind in (ReplyKind.FAQ, ReplyKind.UNKNOWN):
+            chatted = await self._chat(call, words, reply)  # spoken as it streams in
+        if chatted is None:  # the panel shows it: no captions
+            await self._director.speak_to_customer(call, reply.text, caption=False)
+        reply = chatted or reply
         await self._turn(call.id, ConversationEntry(
             role="assistant", text=reply.text, answer=reply.kind.value, entry=reply.entry))
-        await self._director.speak_to_customer(call, reply.text, caption=False)  # in the panel
         log.info("assistant answered call=%s kind=%s entry=%s spoken=%s", call.id,
                  reply.kind.value, reply.entry, spoken)
         return reply
+
+    async def _chat(self, call: Call, question: str, fallback: Reply) -> Reply | None:
+        """The chat model's answer from the FAQ's closest entries, spoken sentence by sentence;
+        None (the FAQ's answer instead) when its first words take longer than the budget or it
+        fails."""
+        chat = self.assistant.chat
+        assert chat is not None
+        faq = self.assistant.faq(call.language)
+        facts = faq.top(question) if faq else []
+        stream = chat.sentences(question, call.language, facts)
+        try:
+            first = await asyncio.wait_for(anext(stream), self.assistant.chat_budget)
+        except (TimeoutError, ChatError, StopAsyncIteration) as exc:
+            await stream.aclose()
+            log.warning("chat model not used call=%s: %s", call.id, exc or "no words in time")
+            return None
+        said = [first]
+        await self._director.speak_to_customer(call, first, caption=False)
+        try:
+            async with asyncio.timeout(CHAT_LONGEST):
+                async for sentence in stream:
+                    said.append(sentence)
+                    await self._director.speak_to_customer(call, sentence, caption=False,
+                                                           append=True)
+        except (TimeoutError, ChatError) as exc:
+            log.warning("chat model cut short call=%s: %s", call.id, exc or "too long")
+        finally:
+            await stream.aclose()
+        return Reply(" ".join(said), ReplyKind.CHAT, entry=fallback.entry, open=fallback.open)
 
     async def heard(self, event: Heard) -> None:
         """The customer said this aloud (their avatar link's microphone)."""

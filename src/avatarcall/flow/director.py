@@ -82,7 +82,8 @@ class AvatarDirector:
             return
         await self._bus.send(call.id, Role.CUSTOMER, m.AvatarCaption(call_id=call.id, text=text))
 
-    async def speak_to_customer(self, call: Call, text: str, *, caption: bool) -> None:
+    async def speak_to_customer(self, call: Call, text: str, *, caption: bool,
+                                append: bool = False) -> None:
         """The assistant's words aloud when the customer sees and hears the avatar now; as
         captions too if ``caption`` (not when the page shows them otherwise)."""
         if (customer_view(call.state, call.plan) is AvatarView.STREAM
@@ -91,7 +92,7 @@ class AvatarDirector:
             if caption:
                 await self._speak(call, text, language=call.language)
             else:
-                await self._avatars.say(call.id, text, language=call.language)
+                await self._avatars.say(call.id, text, language=call.language, append=append)
 
     async def interrupt(self, call_id: str) -> None:
         """The customer speaks: the avatar stops at once (voice and lips)."""

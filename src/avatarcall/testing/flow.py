@@ -8,6 +8,7 @@ import json
 import uuid
 from typing import Any
 
+from avatarcall.assistant import Assistant
 from avatarcall.avatar.fake import FakeAvatarControl
 from avatarcall.calls.models import Call, Role
 from avatarcall.errors import AvatarCallError
@@ -71,7 +72,8 @@ class Page:
 
 class FlowHarness:
     def __init__(self, *, capacity: int | None = None, restart_delay: float = 1.0,
-                 after_call: float = AFTER_CALL, records: MemoryRecords | None = None) -> None:
+                 after_call: float = AFTER_CALL, records: MemoryRecords | None = None,
+                 answers: Assistant | None = None) -> None:
         self.records = records or MemoryRecords()  # another harness's: a restarted server
         self.repo = LocalCallRepository(self.records)
         self.bus = LocalPeerBus()
@@ -83,7 +85,7 @@ class FlowHarness:
             self.repo, self.bus, self.scheduler, self.avatars, IceProvider(IceConfig()),
             self.metrics, waiting_grace=WAITING_GRACE, after_call=after_call,
             restart_delay=restart_delay, mint_resume=lambda call_id, name: f"resume:{call_id}",
-            clock=lambda: self.now)
+            clock=lambda: self.now, answers=answers)
         self.diagnostics = DiagnosticSessions(self.flow.director.seats, self.avatars)
 
     async def pump(self) -> None:
