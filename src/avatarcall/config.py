@@ -134,9 +134,16 @@ class Settings(BaseSettings):
     chat_budget_seconds: float = Field(
         default=2.0, gt=0, description="longest wait for the chat model's first words before "
         "the FAQ's answer is given instead")
-    speech_recognizer: Literal["pocketsphinx", "off"] = Field(
+    speech_recognizer: Literal["pocketsphinx", "openai", "off"] = Field(
         default="pocketsphinx", description="what hears a customer talking to the assistant: "
-        "pocketsphinx (English, shipped with its model), or off (typing only)")
+        "pocketsphinx (English, shipped with its model), openai (an OpenAI-compatible "
+        "transcription endpoint), or off (typing only)")
+    transcription_url: str | None = Field(
+        default=None, description="speech_recognizer=openai: the endpoint's base URL (…/v1)")
+    transcription_model: str = Field(default="whisper-1", description="its model")
+    transcription_api_key: SecretStr | None = Field(default=None, description="its key")
+    transcription_languages: list[str] = Field(
+        default=["en", "fr"], description="the languages it hears (JSON list)")
     conversation_retention_days: float = Field(
         default=30.0, ge=0, description="days what customers said to the assistant is kept "
         "with the call (0: kept for good)")
@@ -246,6 +253,9 @@ class Settings(BaseSettings):
             raise ValueError("give both tls_cert and tls_key, or neither")
         if self.tls_self_signed and self.tls_cert is not None:
             raise ValueError("tls_self_signed and tls_cert/tls_key exclude each other")
+        if self.speech_recognizer == "openai" and not self.transcription_url:
+            raise ValueError("speech_recognizer=openai needs transcription_url "
+                             "(AVATARCALL_TRANSCRIPTION_URL)")
         return self
 
     @property

@@ -215,3 +215,46 @@ async def test_the_chat_models_answer_is_shown_and_spoken(browser, chatty: Serve
     assert await audio_level(customer) > 0.01
     assert unexpected(customer) == [], customer.errors
     await customer.close()
+
+
+@pytest.fixture(scope="module")
+def french_ears(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, ChatServer]]:
+    """A server hearing French through a transcription endpoint (on loopback, standing in for
+    a hosted one: it answers the same words for any speech)."""
+    endpoint = ChatServer().start()
+    endpoint.transcript = "Acceptez-vous PayPal ?"
+    server = start_server(tmp_path_factory.mktemp("french"), AVATARCALL_SPEECH_RECOGNIZER="openai",
+                          AVATARCALL_TRANSCRIPTION_URL=endpoint.url,
+                          AVATARCALL_TRANSCRIPTION_LANGUAGES='["fr"]')
+    yield server, endpoint
+    server.stop()
+    endpoint.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def french_speaker(tmp_path_factory: pytest.TempPathFactory):
+    wav = write_voice_wav(tmp_path_factory.mktemp("voix") / "question.wav",
+                          "Acceptez-vous PayPal ?", "fr", pause=3.0)
+    async with async_playwright() as p:
+        args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"]
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        yield browser
+        await browser.close()
+
+
+async def test_french_is_heard_through_a_transcription_endpoint(french_speaker, french_ears) -> None:
+    server, endpoint = french_ears
+    customer = await customer_starts_call(french_speaker, server.url, "fr-FR", viewport=PHONE)
+    await customer.expect_state("avatar-state", "live")
+    mic = by_testid(customer.page, "mic-toggle")
+    await expect(mic).to_have_text("Parler")  # French is heard here
+    await mic.click()
+    asked = customer.page.locator('[data-spoken="true"]', has_text="PayPal")
+    await expect(asked.first).to_be_visible(timeout=30_000)
+    answer = customer.page.locator('[data-spoken="true"] + [data-role="assistant"]',
+                                   has_text="Nous acceptons")
+    await expect(answer.first).to_be_visible()
+    fields, wav = endpoint.uploads[-1]
+    assert fields["language"] == "fr" and wav.startswith(b"RIFF")  # the customer's words, sent
+    assert unexpected(customer) == [], customer.errors
+    await customer.close()

@@ -74,3 +74,23 @@ async def test_the_queues_own_answers_never_go_to_the_chat_model(server: ChatSer
     call, customer = await h.customer("Zoé", language="en")
     await customer.send({"type": "assistant.ask", "call_id": call.id, "text": "how long is the wait"})
     assert server.requests == [] and "number 1" in answers(customer)[-1]
+
+
+def test_a_turn_goes_to_a_transcription_endpoint_as_a_wav(server: ChatServer) -> None:
+    import io
+    import wave
+
+    import numpy as np
+
+    from avatarcall.avatar.recognizers import TranscriptionEndpoint
+
+    server.transcript = "Acceptez-vous PayPal ?"
+    endpoint = TranscriptionEndpoint(server.url, "whisper-1", "sk-test", ["fr"])
+    turn = (np.sin(np.arange(16_000) / 5) * 8000).astype(np.int16)  # a second of sound
+    assert endpoint.transcribe(turn, "fr") == "Acceptez-vous PayPal ?"
+    fields, wav = server.uploads[-1]
+    assert fields["model"] == "whisper-1" and fields["language"] == "fr"
+    with wave.open(io.BytesIO(wav)) as heard:
+        assert (heard.getframerate(), heard.getnchannels(), heard.getnframes()) == (16_000, 1, 16_000)
+    server.status = 503
+    assert endpoint.transcribe(turn, "fr") == ""  # lost, logged: the customer can type

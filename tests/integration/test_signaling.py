@@ -143,10 +143,12 @@ async def test_a_customer_cannot_touch_another_customers_call(server: Server) ->
                 error = await rejected(ws_mine, message, "not_allowed")
             assert error["request"] == message["type"]
         # The other customer heard nothing of it, and both calls are still waiting.
-        # (Their own waiting goes on: their avatar, place in line, and the greeting's captions.)
+        # (Their own waiting goes on: their avatar, place in line, the greeting's captions,
+        # and their conversation with the assistant — still empty.)
         heard = await until_pong(ws_theirs)
-        assert not [m for m in heard
-                    if m["type"] not in ("avatar.view", "queue.position", "avatar.caption")]
+        own = ("avatar.view", "queue.position", "avatar.caption", "conversation.history")
+        assert not [m for m in heard if m["type"] not in own]
+        assert not [m for m in heard if m["type"] == "conversation.history" and m["items"]]
         assert not [m for m in heard if "owe" in m.get("text", "")]
         assert {mine["call_id"], theirs["call_id"]} <= await waiting_call_ids(server, cookie)
     await assert_healthy(server)

@@ -1,6 +1,7 @@
 """Speech recognition behind one interface: what a turn of the customer's speech said.
 
-``PocketSphinx`` (English) runs here with the acoustic model and dictionary that ship in the
+``TranscriptionEndpoint`` sends each turn to an OpenAI-compatible endpoint (any language it
+hears: French, say). ``PocketSphinx`` (English) runs here with the acoustic model and dictionary that ship in the
 ``pocketsphinx`` package, and a language model made at start from what customers ask here (the
 FAQ's questions and the queue's own phrases): a small bigram model, so recognition is both
 quicker and closer to the questions that have answers. Recognising is blocking CPU work: call
@@ -11,12 +12,14 @@ the pages offer text only.
 from __future__ import annotations
 
 import collections
+import io
 import itertools
 import logging
 import math
 import re
 import tempfile
 import threading
+import wave
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -90,3 +93,43 @@ def bigram_arpa(sentences: list[list[str]]) -> str:
     lines += ["", "\\2-grams:"]
     lines += [f"{math.log10(0.7 * c / uni[a]):.4f} {a} {b}" for (a, b), c in bi.items()]
     return "\n".join([*lines, "", "\\end\\", ""])
+
+
+class TranscriptionEndpoint:
+    """An OpenAI-compatible transcription endpoint (``POST {url}/audio/transcriptions``: a WAV
+    file, the model and the language; ``{"text": ...}`` back): a hosted one, or a local
+    Whisper server. It hears the languages the operator lists. A turn it cannot transcribe is
+    lost (logged); the customer can still type."""
+
+    def __init__(self, url: str, model: str, api_key: str | None = None,
+                 languages: Iterable[str] = ("en", "fr"), timeout: float = 5.0) -> None:
+        import httpx  # only this backend talks HTTP
+
+        self.url = url.rstrip("/") + "/audio/transcriptions"
+        self.model = model
+        self.languages = frozenset(languages)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(timeout=timeout, headers=headers)
+        self._errors = (httpx.HTTPError, ValueError, KeyError, TypeError)
+
+    def transcribe(self, pcm: np.ndarray, language: str) -> str:
+        try:
+            response = self._client.post(
+                self.url, files={"file": ("turn.wav", wav_bytes(pcm), "audio/wav")},
+                data={"model": self.model, "language": language, "response_format": "json"})
+            response.raise_for_status()
+            return str(response.json()["text"]).strip()
+        except self._errors as exc:
+            log.warning("transcription endpoint failed: %s", exc)
+            return ""
+
+
+def wav_bytes(pcm: np.ndarray, rate: int = 16_000) -> bytes:
+    """16-bit mono PCM as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.astype("<i2").tobytes())
+    return out.getvalue()

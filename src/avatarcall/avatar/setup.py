@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from avatarcall.assistant import load_faqs
 from avatarcall.avatar.loops import OverlayLoops
-from avatarcall.avatar.recognizers import PocketSphinx, Recognizer
+from avatarcall.avatar.recognizers import PocketSphinx, Recognizer, TranscriptionEndpoint
 from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer, SpeechSynthesizer
@@ -44,12 +44,19 @@ def recognizer(settings: Settings) -> Recognizer | None:
     """What hears the customer talk to the assistant (``speech_recognizer``); None: typing only."""
     if settings.speech_recognizer == "off":
         return None
+    if settings.speech_recognizer == "openai":
+        key = settings.transcription_api_key
+        return TranscriptionEndpoint(settings.transcription_url or "", settings.transcription_model,
+                                     key.get_secret_value() if key else None,
+                                     settings.transcription_languages)
     faq = load_faqs(settings.faq_dir).get("en")
     return PocketSphinx(faq.sentences() if faq else [])
 
 
 def listens(settings: Settings) -> list[str]:
     """The languages the customer may speak to the assistant in (the pages offer a mic)."""
+    if settings.speech_recognizer == "openai":
+        return sorted(settings.transcription_languages)
     return [] if settings.speech_recognizer == "off" else sorted(PocketSphinx.languages)
 
 

@@ -1,12 +1,15 @@
-"""A small OpenAI-compatible chat server on loopback, for tests: it speaks the streaming
-protocol (``POST /v1/chat/completions``, ``data: {...}`` lines, ``data: [DONE]``) as real ones
-do, and answers from the facts the system prompt gives it, word by word. What it was asked is
-kept; ``first_delay`` and ``status`` play a slow or a broken model."""
+"""A small OpenAI-compatible server on loopback, for tests, standing in for a paid cloud API:
+chat (``POST /v1/chat/completions``, the streaming protocol: ``data: {...}`` lines, ``data:
+[DONE]``), answering from the facts the system prompt gives it, word by word; and transcription
+(``POST /v1/audio/transcriptions``, a multipart WAV upload), answering ``transcript`` for any
+WAV it gets. What it was asked is kept; ``first_delay`` and ``status`` play a slow or a broken
+model."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -23,10 +26,13 @@ class ChatServer:
         self.requests: list[dict[str, Any]] = []
         self.first_delay = 0.0
         self.status = 200
+        self.transcript = ""
+        self.uploads: list[tuple[dict[str, str], bytes]] = []  # (form fields, the WAV file)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         app = FastAPI()
         app.post("/v1/chat/completions")(self._complete)
+        app.post("/v1/audio/transcriptions")(self._transcribe)
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                      log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -50,6 +56,26 @@ class ChatServer:
         facts = [line[2:] for line in system.splitlines() if line.startswith("- ")]
         fact = facts[0].split("? ", 1)[-1] if facts and facts[0] != "-" else "I do not know."
         return f"Good question. {fact} Anything else?"
+
+    async def _transcribe(self, request: Request):
+        """The multipart body read by hand (no multipart package needed)."""
+        boundary = request.headers["content-type"].split("boundary=", 1)[1].encode()
+        fields: dict[str, str] = {}
+        wav = b""
+        for part in (await request.body()).split(b"--" + boundary):
+            head, _, data = part.partition(b"\r\n\r\n")
+            name = re.search(rb'name="([^"]+)"', head)
+            if name is None:
+                continue
+            data = data.removesuffix(b"\r\n")
+            if name.group(1) == b"file":
+                wav = data
+            else:
+                fields[name.group(1).decode()] = data.decode()
+        self.uploads.append((fields, wav))
+        if self.status != 200 or not wav.startswith(b"RIFF"):
+            return JSONResponse({"error": {"message": "no"}}, self.status if self.status != 200 else 400)
+        return {"text": self.transcript}
 
     async def _complete(self, request: Request):
         body = await request.json()
