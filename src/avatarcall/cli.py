@@ -188,11 +188,15 @@ def _worker(args: argparse.Namespace) -> int:
     if not key:
         raise SystemExit("avatarcall: give --key-file or set AVATARCALL_WORKER_KEY (make one on "
                          "the server with: avatarcall workerkey add NAME)")
+    try:
+        hears = recognizer(settings)
+    except (ValueError, RuntimeError) as exc:  # a Vosk model folder that is none, say
+        raise SystemExit(f"avatarcall worker: {exc}") from exc
     worker = Worker(args.server, key, synthesizer(settings), session_config(settings),
                     worker_id=args.id, peers=PeerNetworks(settings.avatar_peer_networks),
                     insecure=settings.worker_insecure or args.insecure,
                     min_capacity=settings.avatar_min_capacity, parent=settings.worker_parent,
-                    recognizer=recognizer(settings))
+                    recognizer=hears)
     return 0 if asyncio.run(worker.run()) else 1
 
 

@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     transcription_api_key: SecretStr | None = Field(default=None, description="its key")
     transcription_languages: list[str] = Field(
         default=["en", "fr"], description="the languages it hears (JSON list)")
+    vosk_models: dict[str, Path] = Field(
+        default={}, description="languages heard by Vosk, each from a model folder you supply "
+        '(JSON: {"fr": "/srv/vosk-model-small-fr-0.22"}; needs avatarcall[vosk]); the other '
+        "languages stay with speech_recognizer")
     conversation_retention_days: float = Field(
         default=30.0, ge=0, description="days what customers said to the assistant is kept "
         "with the call (0: kept for good)")
@@ -256,6 +260,10 @@ class Settings(BaseSettings):
         if self.speech_recognizer == "openai" and not self.transcription_url:
             raise ValueError("speech_recognizer=openai needs transcription_url "
                              "(AVATARCALL_TRANSCRIPTION_URL)")
+        for language, folder in self.vosk_models.items():
+            if not folder.is_dir():
+                raise ValueError(f"vosk_models: the {language!r} model folder {folder} "
+                                 "does not exist")
         return self
 
     @property

@@ -7,13 +7,16 @@ from __future__ import annotations
 import numpy as np
 
 from avatarcall.assistant import load_faqs
-from avatarcall.avatar.hearing import BARGE_IN, BargeIn, Hearing, Turn
+from avatarcall.avatar.hearing import BARGE_IN, PAUSE, BargeIn, Hearing, Pause, Turn
 from avatarcall.avatar.recognizers import PocketSphinx, bigram_arpa
 from avatarcall.avatar.speech import SAMPLE_RATE, EspeakSynthesizer
 
 
 def spoken(text: str) -> np.ndarray:
-    return EspeakSynthesizer().synthesize(text, "en").samples.astype(np.float32)
+    """espeak-ng saying ``text``, from its first sound to its last (its own silences cut)."""
+    samples = EspeakSynthesizer().synthesize(text, "en").samples.astype(np.float32)
+    loud = np.flatnonzero(np.abs(samples) > 0.02)
+    return samples[loud[0]:loud[-1] + 1]
 
 
 def feed(hearing: Hearing, samples: np.ndarray) -> list[tuple[float, object]]:
@@ -29,13 +32,29 @@ def test_speech_barges_in_then_makes_one_turn_after_half_a_second_of_silence() -
     speech = spoken("What are your opening hours on Saturday")
     silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
     events = feed(Hearing(), np.concatenate([silence, speech, silence]))
-    kinds = [type(h) for _, h in events]
+    kinds = [type(h) for _, h in events if not isinstance(h, Pause)]
     assert kinds == [BargeIn, Turn]
-    (barge_at, _), (turn_at, turn) = events
+    (barge_at, _), (turn_at, turn) = [(t, h) for t, h in events if not isinstance(h, Pause)]
     assert 1.0 + BARGE_IN <= barge_at < 1.0 + BARGE_IN + 0.3  # 0.4 s into the speech
     speech_end = 1.0 + len(speech) / SAMPLE_RATE
     assert speech_end < turn_at < speech_end + 0.8  # ~0.5 s of silence after the last word
     assert isinstance(turn, Turn) and turn.seconds >= len(speech) / SAMPLE_RATE - 0.2
+    # Its last pause came ~0.15 s after the last word, with all the words the turn has.
+    pause_at, pause = [(t, h) for t, h in events if isinstance(h, Pause)][-1]
+    assert isinstance(pause, Pause) and pause.spoken == turn.spoken
+    assert speech_end + PAUSE - 0.1 < pause_at < turn_at
+    assert np.array_equal(pause.pcm, turn.pcm[:len(pause.pcm)])
+
+
+def test_words_after_a_pause_are_not_lost() -> None:
+    gap = np.zeros(int(SAMPLE_RATE * 0.3), dtype=np.float32)  # a pause, not the end of the turn
+    audio = np.concatenate([spoken("I want to"), gap, spoken("return my order"),
+                            np.zeros(SAMPLE_RATE, dtype=np.float32)])
+    events = [h for _, h in feed(Hearing(), audio)]
+    turns = [h for h in events if isinstance(h, Turn)]
+    pauses = [h for h in events if isinstance(h, Pause)]
+    assert len(turns) == 1 and len(pauses) >= 2
+    assert pauses[0].spoken < turns[0].spoken == pauses[-1].spoken  # the first is out of date
 
 
 def test_a_click_or_silence_is_no_turn() -> None:

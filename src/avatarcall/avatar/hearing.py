@@ -3,8 +3,10 @@
 The customer's microphone arrives on their avatar link (48 kHz); it is brought to 16 kHz and
 read 30 ms at a time by a voice activity detector (WebRTC's, ``webrtcvad-wheels``). A turn
 starts with speech and ends after ``END_SILENCE`` of silence; ``BARGE_IN`` of speech in a turn
-says the customer is talking over the assistant (it stops at once). Pure and cheap: the
-recognition of a turn runs elsewhere (an executor).
+says the customer is talking over the assistant (it stops at once). ``PAUSE`` of silence in a
+turn is a ``Pause``: what was said so far may be recognised then, while the detector still waits
+to be sure the turn is over; if no word came since, that is what the turn said. Pure and cheap:
+recognition runs elsewhere (an executor).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ FRAME = 480  # 30 ms at 16 kHz: a size the detector takes
 FRAME_S = FRAME / RATE
 BARGE_IN = 0.4  # seconds of speech that cut the assistant off
 END_SILENCE = 0.5  # seconds of silence that end a turn
+PAUSE = 0.15  # seconds of silence after which the speech so far may be recognised
 MIN_SPEECH = 0.25  # a turn with less speech is a noise, not words
 MAX_TURN = 15.0  # a turn longer than this is ended (and heard) anyway
 PRE_ROLL = 0.3  # kept from before the first voiced frame (the start of a word)
@@ -30,18 +33,27 @@ class BargeIn:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """The customer paused: the turn so far (16 kHz mono int16) and its voiced frames."""
+
+    pcm: np.ndarray
+    spoken: int
+
+
+@dataclass(frozen=True)
 class Turn:
     """What the customer said, 16 kHz mono int16, ready to be recognised."""
 
     pcm: np.ndarray
     ended_at: float  # seconds of audio heard when the turn ended (the end of speech + silence)
+    spoken: int = 0  # its voiced frames: a Pause with as many heard the same words
 
     @property
     def seconds(self) -> float:
         return len(self.pcm) / RATE
 
 
-Heard = BargeIn | Turn
+Heard = BargeIn | Pause | Turn
 
 
 def _low_pass(taps: int = 63, cutoff: float = 7200 / 48_000) -> np.ndarray:
@@ -112,9 +124,12 @@ class Hearing:
                 out.append(BargeIn())
         else:
             self._silent += 1
+            if self._silent == round(PAUSE / FRAME_S) and self._voiced * FRAME_S >= MIN_SPEECH:
+                out.append(Pause(np.concatenate(self._frames), spoken=self._voiced))
         long = len(self._frames) * FRAME_S >= MAX_TURN
         if self._silent * FRAME_S >= END_SILENCE or long:
             if self._voiced * FRAME_S >= MIN_SPEECH:
-                out.append(Turn(np.concatenate(self._frames), ended_at=self._heard * FRAME_S))
+                out.append(Turn(np.concatenate(self._frames), ended_at=self._heard * FRAME_S,
+                                spoken=self._voiced))
             self._frames, self._in_turn = [], False
         return out

@@ -1,12 +1,13 @@
 """Speech recognition behind one interface: what a turn of the customer's speech said.
 
 ``TranscriptionEndpoint`` sends each turn to an OpenAI-compatible endpoint (any language it
-hears: French, say). ``PocketSphinx`` (English) runs here with the acoustic model and dictionary that ship in the
+hears: French, say). ``Vosk`` hears a language from a model folder the operator supplies.
+``ByLanguage`` puts several together. ``PocketSphinx`` (English) runs here with the acoustic model and dictionary that ship in the
 ``pocketsphinx`` package, and a language model made at start from what customers ask here (the
 FAQ's questions and the queue's own phrases): a small bigram model, so recognition is both
 quicker and closer to the questions that have answers. Recognising is blocking CPU work: call
-:meth:`transcribe` from an executor. A recognizer serves the languages it lists; for any other
-the pages offer text only.
+:meth:`transcribe` from an executor (several turns at once each get a decoder of their own). A
+recognizer serves the languages it lists; for any other the pages offer text only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import collections
 import io
 import itertools
+import json
 import logging
 import math
 import re
@@ -57,24 +59,32 @@ class PocketSphinx:
         words = [[w for w in re.findall(r"[a-z']+", s.lower()) if w in pronounced]
                  for s in (*sentences, *QUEUE_PHRASES)]
         vocabulary = sorted({w for s in words for w in s})
-        with tempfile.TemporaryDirectory(prefix="avatarcall-asr-") as folder:
-            lm, dic = Path(folder) / "faq.arpa", Path(folder) / "faq.dict"
-            lm.write_text(bigram_arpa([s for s in words if s]))
-            dic.write_text("\n".join(line for w in vocabulary for line in pronounced[w]) + "\n")
-            # Dither: digital silence (a muted or synthetic source) has no energy to take the
-            # log of; a whisper of noise keeps the features sane (measured: bench conversation).
-            self._decoder = Decoder(Config(samprate=16000, lm=str(lm), dict=str(dic),
-                                           dither=True, loglevel="ERROR"))
-        self._lock = threading.Lock()  # one decoder: one turn at a time
+        self._files = tempfile.TemporaryDirectory(prefix="avatarcall-asr-")  # while decoders live
+        lm, dic = Path(self._files.name) / "faq.arpa", Path(self._files.name) / "faq.dict"
+        lm.write_text(bigram_arpa([s for s in words if s]))
+        dic.write_text("\n".join(line for w in vocabulary for line in pronounced[w]) + "\n")
+        # Dither: digital silence (a muted or synthetic source) has no energy to take the log
+        # of; a whisper of noise keeps the features sane (measured: bench conversation).
+        self._config = lambda: Config(samprate=16000, lm=str(lm), dict=str(dic), dither=True,
+                                      loglevel="ERROR")
+        self._new = Decoder
+        self._free = [Decoder(self._config())]  # a decoder hears one turn at a time
+        self._lock = threading.Lock()  # over the free ones
         log.info("speech recognition: pocketsphinx (en), %d sentences in its language model",
                  len(words))
 
     def transcribe(self, pcm: np.ndarray, language: str) -> str:
         with self._lock:
-            self._decoder.start_utt()
-            self._decoder.process_raw(pcm.astype(np.int16).tobytes(), full_utt=True)
-            self._decoder.end_utt()
-            hyp = self._decoder.hyp()
+            decoder = self._free.pop() if self._free else None
+        decoder = decoder or self._new(self._config())
+        try:
+            decoder.start_utt()
+            decoder.process_raw(pcm.astype(np.int16).tobytes(), full_utt=True)
+            decoder.end_utt()
+            hyp = decoder.hyp()
+        finally:
+            with self._lock:
+                self._free.append(decoder)
         return hyp.hypstr if hyp is not None else ""
 
 
@@ -122,6 +132,43 @@ class TranscriptionEndpoint:
         except self._errors as exc:
             log.warning("transcription endpoint failed: %s", exc)
             return ""
+
+
+class Vosk:
+    """Vosk (Kaldi) with a model folder the operator supplies, for one language."""
+
+    def __init__(self, language: str, folder: Path) -> None:
+        try:
+            import vosk
+        except ImportError as exc:
+            raise RuntimeError("vosk_models needs the vosk package: pip install "
+                               "'avatarcall[vosk]'") from exc
+        vosk.SetLogLevel(-1)
+        try:
+            self._model = vosk.Model(str(folder))
+        except Exception as exc:  # vosk says only "Failed to create a model"
+            raise ValueError(f"{folder} is no Vosk model folder ({exc})") from exc
+        self._recognizer = vosk.KaldiRecognizer
+        self.languages = frozenset({language})
+        log.info("speech recognition: vosk (%s) from %s", language, folder)
+
+    def transcribe(self, pcm: np.ndarray, language: str) -> str:
+        recognizer = self._recognizer(self._model, 16_000)
+        recognizer.AcceptWaveform(pcm.astype(np.int16).tobytes())
+        return str(json.loads(recognizer.FinalResult()).get("text", ""))
+
+
+class ByLanguage:
+    """Each language heard by its own recognizer."""
+
+    def __init__(self, recognizers: Iterable[Recognizer]) -> None:
+        self._by: dict[str, Recognizer] = {}
+        for recognizer in recognizers:  # a later one takes over a language from an earlier
+            self._by.update(dict.fromkeys(recognizer.languages, recognizer))
+        self.languages = frozenset(self._by)
+
+    def transcribe(self, pcm: np.ndarray, language: str) -> str:
+        return self._by[language].transcribe(pcm, language)
 
 
 def wav_bytes(pcm: np.ndarray, rate: int = 16_000) -> bytes:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from avatarcall.assistant import load_faqs
 from avatarcall.avatar.loops import OverlayLoops
-from avatarcall.avatar.recognizers import PocketSphinx, Recognizer, TranscriptionEndpoint
+from avatarcall.avatar.recognizers import (
+    ByLanguage,
+    PocketSphinx,
+    Recognizer,
+    TranscriptionEndpoint,
+    Vosk,
+)
 from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer, SpeechSynthesizer
@@ -41,23 +47,32 @@ def synthesizer(settings: Settings) -> SpeechSynthesizer:
 
 
 def recognizer(settings: Settings) -> Recognizer | None:
-    """What hears the customer talk to the assistant (``speech_recognizer``); None: typing only."""
-    if settings.speech_recognizer == "off":
-        return None
+    """What hears the customer talk to the assistant (``speech_recognizer``, then Vosk for the
+    languages of ``vosk_models``); None: typing only."""
+    vosk: list[Recognizer] = [Vosk(language, folder)
+                              for language, folder in settings.vosk_models.items()]
+    base: Recognizer | None = None
     if settings.speech_recognizer == "openai":
         key = settings.transcription_api_key
-        return TranscriptionEndpoint(settings.transcription_url or "", settings.transcription_model,
+        base = TranscriptionEndpoint(settings.transcription_url or "", settings.transcription_model,
                                      key.get_secret_value() if key else None,
                                      settings.transcription_languages)
-    faq = load_faqs(settings.faq_dir).get("en")
-    return PocketSphinx(faq.sentences() if faq else [])
+    elif settings.speech_recognizer == "pocketsphinx":
+        faq = load_faqs(settings.faq_dir).get("en")
+        base = PocketSphinx(faq.sentences() if faq else [])
+    if not vosk:
+        return base
+    return ByLanguage([*([base] if base else []), *vosk])
 
 
 def listens(settings: Settings) -> list[str]:
     """The languages the customer may speak to the assistant in (the pages offer a mic)."""
+    heard = set(settings.vosk_models)
     if settings.speech_recognizer == "openai":
-        return sorted(settings.transcription_languages)
-    return [] if settings.speech_recognizer == "off" else sorted(PocketSphinx.languages)
+        heard |= set(settings.transcription_languages)
+    elif settings.speech_recognizer == "pocketsphinx":
+        heard |= PocketSphinx.languages
+    return sorted(heard)
 
 
 def overlay_loops(settings: Settings) -> OverlayLoops:

@@ -17,6 +17,7 @@ Fault drills:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -25,6 +26,7 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -137,7 +139,8 @@ class Coturn:
         return self._paused
 
     def start(self, timeout: float = 10.0) -> None:
-        """Run coturn (again, on the same ports); return once it answers STUN and takes TCP."""
+        """Run coturn (again, on the same ports); return once it answers STUN, takes TCP and
+        allocates for a credential of its secret."""
         if self.running:
             raise RuntimeError(f"coturn on port {self.port} is already running")
         with self.log_path.open("ab") as out:
@@ -148,7 +151,7 @@ class Coturn:
             )
         self._paused = False
         deadline = time.monotonic() + timeout
-        while not self._answering():
+        while not (self._answering() and self._allocates()):
             if self._process.poll() is not None:
                 raise RuntimeError(
                     f"coturn exited with {self._process.returncode}:\n{self.log_tail()}")
@@ -156,6 +159,28 @@ class Coturn:
                 self.stop()
                 raise RuntimeError(f"coturn did not answer on port {self.port}:\n{self.log_tail()}")
         log.info("coturn %s ready on %s:%d", self._process.pid, HOST, self.port)
+
+    def _allocates(self) -> bool:
+        """Whether a minted credential gets an allocation. Right after a start coturn may refuse
+        one: its auth threads open their SQLite user database at once and one of them can find
+        it locked ("Cannot find credentials"), seen on a busy machine."""
+        from avatarcall.ice import mint
+
+        async def allocate() -> bool:
+            from aioice.turn import create_turn_endpoint
+
+            credential = mint(self.secret, "avatarcall-ready", 60, now=time.time())
+            try:
+                transport, _ = await asyncio.wait_for(create_turn_endpoint(
+                    asyncio.DatagramProtocol, self.address, credential.username,
+                    credential.password), 2)
+            except Exception:  # noqa: BLE001 - 401, a timeout: not ready yet
+                return False
+            transport.close()
+            return True
+
+        with ThreadPoolExecutor(1) as thread:  # a test's own event loop may be running here
+            return thread.submit(asyncio.run, allocate()).result()
 
     def _answering(self) -> bool:
         # UDP and each TCP listener open one by one: wait for all of them.
