@@ -250,8 +250,13 @@ class AssistantInfo(_Message):
                                description="languages the customer may speak to it in (a mic)")
 
 
+PROTOCOL = 1  # this module's messages; the SDK checks it (static/sdk/session.js PROTOCOL)
+
+
 class Welcome(_Message):
     type: Literal["welcome"] = "welcome"
+    protocol: int = Field(default=PROTOCOL, description="the signaling protocol's version: a "
+                          "page whose SDK speaks another one stops with a clear error")
     assistant: AssistantInfo | None = None
     role: Role
     name: str

@@ -3,7 +3,7 @@
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import { QueueList } from './agent-queue.js';
 import {
-  bindIceServers, bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
+  bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
 } from './call-view.js';
 import { browserLanguage, clock, setLanguage, showState, t } from './i18n.js';
 
@@ -107,7 +107,7 @@ async function openConsole(name) {
     session.send({ type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value });
   };
 
-  const ice = bindIceServers(session, call, slot);
+  const ice = session.iceServers; // kept current by the session, followed by both links
   session.on('welcome', (msg) => {
     // Back after a cut with no call to resume: whatever call this page showed is over.
     if (!msg.call && callId) {

@@ -32,7 +32,9 @@ export class CallView {
     });
     // The other person came back on a new link (a reload): start ours afresh too.
     session.on('call-rejoin', (msg) => {
-      if (msg.call_id === this.callId && this.#options) this.#open({ ...this.#options, rejoin: false });
+      if (msg.call_id === this.callId && this.#options) {
+        this.#open({ ...this.#options, iceServers: session.iceServers.call, rejoin: false });
+      }
     });
     if (retryButton) retryButton.onclick = () => this.retry();
   }
@@ -73,11 +75,6 @@ export class CallView {
       if (state === 'connected') this.show('connected');
       else if (state === 'disconnected' || state === 'failed') this.show('reconnecting');
     });
-  }
-
-  setIceServers(iceServers) {
-    if (this.#options) this.#options.iceServers = iceServers;
-    this.#link?.setIceServers(iceServers);
   }
 
   retry() {
@@ -142,31 +139,6 @@ export function showAvatarState(el, messageEl, { state, code, message }) {
     const retry = messageEl.querySelector('button');
     if (retry) retry.hidden = code === 'avatar_busy';
   }
-}
-
-/**
- * Keeps a page's ICE servers current for both links: from "welcome", then fresh TURN
- * credentials asked for before they expire (long calls, ICE restarts). Returns live values.
- */
-export function bindIceServers(session, call, slot) {
-  const current = { call: [], relayOnly: false };
-  let timer = 0;
-  const refreshIn = (seconds) => {
-    clearTimeout(timer);
-    if (seconds) timer = setTimeout(() => session.send({ type: 'ice.refresh' }), seconds * 1000);
-  };
-  const apply = (callServers, avatarServers, seconds) => {
-    current.call = callServers;
-    call.setIceServers(callServers);
-    slot.setIceServers(avatarServers, current.relayOnly);
-    refreshIn(seconds);
-  };
-  session.on('welcome', (msg) => {
-    current.relayOnly = msg.relay_only;
-    apply(msg.ice_servers_call, msg.ice_servers_avatar, msg.ice_refresh_in);
-  });
-  session.on('ice-servers', (msg) => apply(msg.call, msg.avatar, msg.refresh_in));
-  return current;
 }
 
 /** Mute and camera-off buttons for a local stream (the tracks stay, only disabled). */

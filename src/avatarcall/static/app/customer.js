@@ -3,7 +3,7 @@
 // language (English or French).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
 import {
-  bindIceServers, bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
+  bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
 } from './call-view.js';
 import { ConversationPanel, errorText } from './conversation.js';
 import { browserLanguage, language, setLanguage, t } from './i18n.js';
@@ -160,7 +160,11 @@ async function startCall(savedTicket = null) {
     if (!['waiting', 'ended'].includes(state) && slot.listening) listen(false); // the agent hears now
     layout();
   };
-  slot.on('state', (detail) => showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail));
+  slot.on('state', (detail) => {
+    showAvatarState(byTestId('avatar-state'), $('avatar-error'), detail);
+    $('avatar-sound-on').hidden = detail.state !== 'needs-interaction';
+  });
+  $('avatar-sound-on').onclick = () => slot.resume().catch(() => {});
   slot.on('view', ({ view, voice }) => {
     $('overlay').hidden = view !== 'overlay';
     body.dataset.avatar = view;
@@ -170,7 +174,7 @@ async function startCall(savedTicket = null) {
     $('remote').muted = voice === 'agent';
     layout();
   });
-  const ice = bindIceServers(session, call, slot);
+  const ice = session.iceServers; // kept current by the session, followed by both links
   session.on('welcome', (msg) => {
     if (msg.assistant) {
       $('assistant-name').textContent = msg.assistant.name ?? '';

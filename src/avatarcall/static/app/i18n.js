@@ -7,6 +7,7 @@ const WORDS = {
     'call.connected': 'Connected', 'call.reconnecting': 'Reconnecting…', 'call.ended': 'Ended',
     'avatar.off': 'Off', 'avatar.starting': 'Starting…', 'avatar.live': 'Live',
     'avatar.reconnecting': 'Reconnecting…', 'avatar.error': 'Unavailable',
+    'avatar.needs-interaction': 'Muted', sound_on: 'Turn on the assistant’s voice',
     'pill.call': 'Call', 'pill.assistant': 'Assistant', 'pill.avatar': 'Avatar',
     // customer
     title: 'Talk to an advisor, face to face', doc_title: 'Talk to us',
@@ -66,6 +67,7 @@ const WORDS = {
     'call.connected': 'Connecté', 'call.reconnecting': 'Reconnexion…', 'call.ended': 'Terminé',
     'avatar.off': 'Éteint', 'avatar.starting': 'Démarrage…', 'avatar.live': 'En direct',
     'avatar.reconnecting': 'Reconnexion…', 'avatar.error': 'Indisponible',
+    'avatar.needs-interaction': 'Son coupé', sound_on: 'Activer la voix de l’assistant',
     'pill.call': 'Appel', 'pill.assistant': 'Assistant', 'pill.avatar': 'Avatar',
     title: 'Parlez à un conseiller, en face à face', doc_title: 'Contactez-nous',
     lead: 'Notre assistant virtuel vous accueille pendant qu’un conseiller se libère. Votre caméra et votre micro seront utilisés.',

@@ -8,18 +8,18 @@ const GATHER_TIMEOUT_MS = 3000;
 
 /** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
 export class AvatarLink extends Emitter {
-  #pc = null;
-  #session;
-  #callId;
-  #epoch;
-  #iceServers;
-  #relayOnly;
-  #closed = false;
-  #lipSync = null;
+  _pc = null;
+  _session;
+  _callId;
+  _epoch;
+  _iceServers;
+  _relayOnly;
+  _closed = false;
+  _lipSync = null;
 
   static EVENTS = ['state', 'stream'];
 
-  #voice;
+  _voice;
 
   /**
    * @param {{callId: string, epoch: number, iceServers?: RTCIceServer[], relayOnly?: boolean,
@@ -28,60 +28,66 @@ export class AvatarLink extends Emitter {
    */
   constructor(session, { callId, epoch, iceServers = [], relayOnly = false, voice = null }) {
     super(AvatarLink.EVENTS);
-    this.#voice = voice;
-    this.#session = session;
-    this.#callId = callId;
-    this.#epoch = epoch;
-    this.#iceServers = iceServers;
-    this.#relayOnly = relayOnly;
+    this._voice = voice;
+    this._session = session;
+    this._callId = callId;
+    this._epoch = epoch;
+    this._iceServers = iceServers;
+    this._relayOnly = relayOnly;
   }
 
-  get epoch() { return this.#epoch; }
-  get state() { return this.#pc?.connectionState ?? 'new'; }
-  get peerConnection() { return this.#pc; }
+  get epoch() { return this._epoch; }
+  get state() { return this._pc?.connectionState ?? 'new'; }
+  get peerConnection() { return this._pc; }
   /** How long the avatar's video is held to meet its voice (ms), or null before it is known. */
-  get videoHoldMs() { return this.#lipSync?.holdMs ?? null; }
+  get videoHoldMs() { return this._lipSync?.holdMs ?? null; }
 
   /** Offer, get the server's answer; resolves when the answer is applied. */
   async start() {
     const pc = new RTCPeerConnection({
-      iceServers: this.#iceServers,
-      iceTransportPolicy: this.#relayOnly ? 'relay' : 'all',
+      iceServers: this._iceServers,
+      iceTransportPolicy: this._relayOnly ? 'relay' : 'all',
     });
-    this.#pc = pc;
+    this._pc = pc;
     const stream = new MediaStream();
     pc.ontrack = ({ track, receiver }) => {
-      if (this.#closed) return;
+      if (this._closed) return;
       if (track.kind === 'video') {
-        this.#lipSync?.stop();
-        this.#lipSync = new LipSync(pc, receiver);
-        this.#lipSync.start();
+        this._lipSync?.stop();
+        this._lipSync = new LipSync(pc, receiver);
+        this._lipSync.start();
       }
       stream.addTrack(track);
       this.emit('stream', stream);
     };
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
-      this.#session.send({ type: 'link.state', call_id: this.#callId, link: 'avatar', state });
+      this._session.send({ type: 'link.state', call_id: this._callId, link: 'avatar', state });
       this.emit('state', state);
     };
     pc.addTransceiver('video', { direction: 'recvonly' });
-    if (this.#voice) pc.addTransceiver(this.#voice, { direction: 'sendrecv' });
+    if (this._voice) pc.addTransceiver(this._voice, { direction: 'sendrecv' });
     else pc.addTransceiver('audio', { direction: 'recvonly' });
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc);
-    if (this.#closed) throw new SdkError('closed', 'The avatar link was closed.');
-    const sdp = await this.#session.requestAvatarAnswer(this.#callId, this.#epoch, pc.localDescription.sdp);
-    if (this.#closed) throw new SdkError('closed', 'The avatar link was closed.');
+    if (this._closed) throw new SdkError('closed', 'The avatar link was closed.');
+    const sdp = await this._session.requestAvatarAnswer(this._callId, this._epoch, pc.localDescription.sdp);
+    if (this._closed) throw new SdkError('closed', 'The avatar link was closed.');
     await pc.setRemoteDescription({ type: 'answer', sdp });
   }
 
   close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#lipSync?.stop();
-    this.#pc?.close();
+    if (this._closed) return;
+    this._closed = true;
+    this._lipSync?.stop();
+    this._pc?.close();
     this.emit('state', 'closed');
+  }
+
+  /** close(), and forget every handler. */
+  dispose() {
+    this.close();
+    super.dispose();
   }
 }
 

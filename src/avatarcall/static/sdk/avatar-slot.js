@@ -1,8 +1,10 @@
 // AvatarSlot: what a page's avatar area shows, driven by the server's "avatar-view" and
 // "avatar-error" events. It owns one AvatarLink at a time and reports a closed set of states:
-// off | starting | live | reconnecting | error.
+// off | starting | live | needs-interaction | reconnecting | error. "needs-interaction": the
+// browser refused to play the avatar's voice before the person used the page (autoplay
+// policy); the avatar is shown muted until resume() is called from a click.
 import { AvatarLink } from './avatar-link.js';
-import { Emitter } from './events.js';
+import { Emitter, SdkError } from './events.js';
 import { OverlayAvatar } from './overlay.js';
 import { BackoffPolicy } from './reconnect.js';
 
@@ -11,197 +13,265 @@ const LINK_STALL_MS = 10000; // a link still not showing frames by then is repla
 
 /** Events: "state" ({state, code?, message?}), "view" ({view, epoch}). */
 export class AvatarSlot extends Emitter {
-  #session;
-  #video;
-  #overlay;
-  #iceServers;
-  #relayOnly;
-  #link = null;
-  #callId = null;
-  #view = 'off';
-  #epoch = 0;
-  #state = 'off';
-  #backoff = new BackoffPolicy();
-  #retryTimer = 0;
-  #deadline = 0;
-  #offs = [];
-  #voiceTrack = null;
-  #voice = 'tts';
-  #listenTrack = null;
+  _session;
+  _video;
+  _overlay;
+  _iceServers;
+  _relayOnly;
+  _link = null;
+  _callId = null;
+  _view = 'off';
+  _epoch = 0;
+  _state = 'off';
+  _backoff = new BackoffPolicy();
+  _retryTimer = 0;
+  _deadline = 0;
+  _offs = [];
+  _voiceTrack = null;
+  _voice = 'tts';
+  _listenTrack = null;
+  _stream = null; // the current link's avatar (video and voice), or null
+  _mutedByPolicy = false; // autoplay refused the voice: shown muted until resume()
+  _seen = false; // the current link has shown a frame
 
   static EVENTS = ['state', 'view'];
 
   /**
    * @param {import('./session.js').Session} session
-   * @param {{video: HTMLVideoElement, canvas?: HTMLCanvasElement, iceServers?: RTCIceServer[],
+   * @param {{video?: HTMLVideoElement|null, canvas?: HTMLCanvasElement, iceServers?: RTCIceServer[],
    *          relayOnly?: boolean, overlay?: {loops?: {idle: string, talking: string},
    *          voice?: () => (MediaStream|null)}}} options  ``overlay``: the character's loops for
    *          the overlay mode (the server's ``/avatar/loops/idle.webm`` and ``talking.webm``)
    *          and the voice that makes it talk
    */
-  constructor(session, { video, canvas = null, iceServers = [], relayOnly = false, overlay = {} }) {
+  constructor(session, { video = null, canvas = null, iceServers = [], relayOnly = false, overlay = {} } = {}) {
     super(AvatarSlot.EVENTS);
-    this.#session = session;
-    this.#video = video;
-    this.#overlay = canvas ? new OverlayAvatar(canvas, overlay) : null;
-    this.#iceServers = iceServers;
-    this.#relayOnly = relayOnly;
-    this.#offs.push(session.on('avatar-view', (msg) => this.#onView(msg)));
-    this.#offs.push(session.on('avatar-error', (msg) => this.#onError(msg)));
+    this._session = session;
+    this._video = video;
+    this._overlay = canvas ? new OverlayAvatar(canvas, overlay) : null;
+    this._iceServers = iceServers;
+    this._relayOnly = relayOnly;
+    this._offs.push(session.on('avatar-view', (msg) => this._onView(msg)));
+    const follow = () => this.setIceServers(session.iceServers.avatar, session.iceServers.relayOnly);
+    this._offs.push(session.on('welcome', follow), session.on('ice-servers', follow));
+    this._offs.push(session.on('avatar-error', (msg) => this._onError(msg)));
   }
 
-  get state() { return this.#state; }
-  get view() { return this.#view; }
-  get link() { return this.#link; }
+  get state() { return this._state; }
+  /** The avatar's MediaStream (video and voice) while a link is up, else null. */
+  get stream() { return this._stream; }
+
+  /** Show the avatar in ``video`` (e.g. after a framework re-rendered the element); the
+   *  slot's state becomes "live" once that element shows a frame. ``null`` lets go of it. */
+  attach(video) {
+    if (video === this._video) return;
+    if (this._video) {
+      this._video.srcObject = null;
+      this._video.hidden = true;
+    }
+    this._video = video;
+    if (video && this._stream && this._link) this._show(this._link, this._stream);
+  }
+  get view() { return this._view; }
+  get link() { return this._link; }
 
   /** The microphone to lend the avatar when the server asks for the agent's voice. */
-  setVoiceTrack(track) { this.#voiceTrack = track; }
+  setVoiceTrack(track) { this._voiceTrack = track; }
 
   /** The customer talks to the assistant with this microphone (null: no more). The avatar's
    *  link is made again with (or without) it; the slot's state does not change meanwhile. */
   listenWith(track) {
-    if (track === this.#listenTrack) return;
-    this.#listenTrack = track;
-    if (this.#view !== 'stream' || !this.#link) return;
-    this.#teardown();
-    this.#connect();
+    if (track === this._listenTrack) return;
+    this._listenTrack = track;
+    if (this._view !== 'stream' || !this._link) return;
+    this._teardown();
+    this._connect();
   }
 
-  get listening() { return Boolean(this.#listenTrack); }
+  get listening() { return Boolean(this._listenTrack); }
 
-  setIceServers(iceServers, relayOnly = this.#relayOnly) {
-    this.#iceServers = iceServers;
-    this.#relayOnly = relayOnly;
+  setIceServers(iceServers, relayOnly = this._relayOnly) {
+    this._iceServers = iceServers;
+    this._relayOnly = relayOnly;
   }
 
   /** Try the current avatar again (after an error or a timeout). */
   retry() {
-    if (this.#view !== 'stream') return;
-    this.#teardown();
-    this.#backoff.reset();
-    this.#set('starting');
-    this.#armDeadline();
-    this.#connect();
+    if (this._view !== 'stream') return;
+    this._teardown();
+    this._backoff.reset();
+    this._set('starting');
+    this._armDeadline();
+    this._connect();
   }
 
   /** Turn the slot off on this page (its link closes) until the server shows another view. */
   off() {
-    this.#onView({ call_id: this.#callId, view: 'off', epoch: this.#epoch, voice: this.#voice });
+    this._onView({ call_id: this._callId, view: 'off', epoch: this._epoch, voice: this._voice });
+  }
+
+  /** After the browser refused to play the avatar's voice ("needs-interaction"): call from a
+   *  click (or any user gesture) to turn it on. Rejects if the browser still refuses. */
+  async resume() {
+    if (!this._mutedByPolicy) return;
+    const video = this._video;
+    if (!video) return;
+    video.muted = false;
+    try {
+      await video.play();
+    } catch (err) {
+      video.muted = true;
+      video.play().catch(() => {});
+      throw new SdkError('needs_interaction', 'The browser wants a click on the page first.');
+    }
+    this._mutedByPolicy = false;
+    if (this._seen && this._state === 'needs-interaction') this._set('live');
   }
 
   close() {
-    for (const off of this.#offs) off();
-    this.#offs = [];
-    this.#teardown();
-    this.#overlay?.stop();
+    for (const off of this._offs) off();
+    this._offs = [];
+    this._teardown();
+    this._overlay?.stop();
   }
 
-  #set(state, extra = {}) {
-    this.#state = state;
+  /** close(), and forget every handler: for a component that unmounts. */
+  dispose() {
+    this.close();
+    super.dispose();
+  }
+
+  _set(state, extra = {}) {
+    this._state = state;
     this.emit('state', { state, ...extra });
   }
 
-  #onView({ call_id: callId, view, epoch, voice = 'tts' }) {
-    this.#callId = callId;
+  _onView({ call_id: callId, view, epoch, voice = 'tts' }) {
+    this._callId = callId;
     // A page that lends its voice needs a new link when that changes; a listener does not.
-    const sameVoice = !this.#voiceTrack || voice === this.#voice;
-    const sameStream = view === 'stream' && this.#view === 'stream' && epoch === this.#epoch
-      && this.#link && sameVoice;
-    this.#view = view;
-    this.#epoch = epoch;
-    this.#voice = voice;
+    const sameVoice = !this._voiceTrack || voice === this._voice;
+    const sameStream = view === 'stream' && this._view === 'stream' && epoch === this._epoch
+      && this._link && sameVoice;
+    this._view = view;
+    this._epoch = epoch;
+    this._voice = voice;
     this.emit('view', { view, epoch, voice });
     if (sameStream) return;
-    this.#teardown();
+    this._teardown();
     if (view === 'stream') {
-      this.#overlay?.stop();
-      this.#backoff.reset();
-      this.#set('starting');
-      this.#armDeadline();
-      this.#connect();
+      this._overlay?.stop();
+      this._backoff.reset();
+      this._set('starting');
+      this._armDeadline();
+      this._connect();
     } else if (view === 'overlay') {
-      this.#overlay?.start();
-      this.#set('live');
+      this._overlay?.start();
+      this._set('live');
     } else {
-      this.#overlay?.stop();
-      this.#set('off');
+      this._overlay?.stop();
+      this._set('off');
     }
   }
 
-  #armDeadline() {
-    clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => {
-      if (this.#state !== 'live') {
-        this.#teardown();
-        this.#set('error', { code: 'avatar_timeout', message: 'The avatar did not start within 60 seconds.' });
+  _armDeadline() {
+    clearTimeout(this._deadline);
+    this._deadline = setTimeout(() => {
+      if (this._state !== 'live' && this._state !== 'needs-interaction') {
+        this._teardown();
+        this._set('error', { code: 'avatar_timeout', message: 'The avatar did not start within 60 seconds.' });
       }
     }, LIVE_DEADLINE_MS);
   }
 
-  #onError({ epoch, code, message }) {
-    if (epoch !== this.#epoch) return;
-    this.#teardown();
-    this.#set('error', { code, message });
+  _onError({ epoch, code, message }) {
+    if (epoch !== this._epoch) return;
+    this._teardown();
+    this._set('error', { code, message });
   }
 
-  #teardown() {
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#deadline);
-    this.#link?.close();
-    this.#link = null;
-    this.#video.srcObject = null; // never leave a frozen frame on screen
-    this.#video.hidden = true;
+  _teardown() {
+    this._seen = false;
+    clearTimeout(this._retryTimer);
+    clearTimeout(this._deadline);
+    this._link?.close();
+    this._link = null;
+    this._stream = null;
+    if (this._video) {
+      this._video.srcObject = null; // never leave a frozen frame on screen
+      this._video.hidden = true;
+    }
   }
 
-  async #connect() {
-    const link = new AvatarLink(this.#session, {
-      callId: this.#callId, epoch: this.#epoch, iceServers: this.#iceServers, relayOnly: this.#relayOnly,
-      voice: this.#voice === 'agent' ? this.#voiceTrack : this.#listenTrack,
+  async _connect() {
+    const link = new AvatarLink(this._session, {
+      callId: this._callId, epoch: this._epoch, iceServers: this._iceServers, relayOnly: this._relayOnly,
+      voice: this._voice === 'agent' ? this._voiceTrack : this._listenTrack,
     });
-    this.#link = link;
+    this._link = link;
     // ICE checks can stall without ever reporting "failed" (seen through a relay): a link with
     // no frame after LINK_STALL_MS is replaced, like a failed one, well before the deadline.
-    const stall = setTimeout(() => { if (this.#state !== 'live') this.#retry(link); }, LINK_STALL_MS);
+    const stall = setTimeout(() => { if (!this._seen) this._retry(link); }, LINK_STALL_MS);
     link.on('state', (state) => { if (state === 'closed') clearTimeout(stall); });
     link.on('stream', (stream) => {
-      if (this.#link !== link) return;
-      this.#video.srcObject = stream;
-      this.#video.hidden = false;
-      this.#video.play().catch(() => {});
-      this.#watchFirstFrame(link);
+      if (this._link !== link) return;
+      this._stream = stream;
+      if (this._video) this._show(link, stream);
     });
     link.on('state', (state) => {
-      if (this.#link !== link) return;
-      if (state === 'failed' || state === 'disconnected') this.#retry(link);
+      if (this._link !== link) return;
+      if (state === 'failed' || state === 'disconnected') this._retry(link);
     });
     try {
       await link.start();
     } catch (err) {
-      if (this.#link !== link) return;
+      if (this._link !== link) return;
       if (err.code === 'avatar_unavailable' || err.code === 'closed' || err.code === 'superseded') return;
-      this.#retry(link);
+      this._retry(link);
     }
   }
 
-  #watchFirstFrame(link) {
-    const video = this.#video;
+  _show(link, stream) {
+    this._video.srcObject = stream;
+    this._video.hidden = false;
+    this._play(link);
+    this._watchFirstFrame(link);
+  }
+
+  _play(link) {
+    const video = this._video;
+    if (this._mutedByPolicy) video.muted = true; // (a page may mute it for its own reasons)
+    video.play().catch((err) => {
+      if (this._link !== link || err?.name !== 'NotAllowedError') return;
+      // No sound before the person has used the page: the lips move, muted, and the page
+      // offers to turn the voice on (resume()).
+      this._mutedByPolicy = true;
+      video.muted = true;
+      video.play().catch(() => {});
+      if (this._seen) this._set('needs-interaction');
+    });
+  }
+
+  _watchFirstFrame(link) {
+    const video = this._video;
     const onFrame = () => {
-      if (this.#link !== link) return;
-      this.#backoff.reset();
-      clearTimeout(this.#deadline);
-      if (this.#state !== 'live') this.#set('live');
+      if (this._link !== link || this._video !== video) return;
+      this._seen = true;
+      this._backoff.reset();
+      clearTimeout(this._deadline);
+      const state = this._mutedByPolicy ? 'needs-interaction' : 'live';
+      if (this._state !== state) this._set(state);
     };
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
     else video.addEventListener('loadeddata', onFrame, { once: true });
   }
 
-  #retry(link) {
-    if (this.#link !== link || this.#state === 'error') return;
+  _retry(link) {
+    if (this._link !== link || this._state === 'error') return;
     // aiortc has no ICE restart: a failed avatar link is replaced by a new one.
     link.close();
-    this.#link = null;
-    this.#set('reconnecting');
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => this.#connect(), this.#backoff.nextDelayMs());
+    this._link = null;
+    this._set('reconnecting');
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => this._connect(), this._backoff.nextDelayMs());
   }
 }

@@ -8,17 +8,17 @@ const RESTART_EVERY_MS = 2000; // while still down (e.g. the TURN server is away
 
 /** Events: "state" (connectionState), "track" (MediaStream of the other person). */
 export class CallLink extends Emitter {
-  #pc;
-  #session;
-  #callId;
-  #polite;
-  #makingOffer = false;
-  #ignoreOffer = false;
-  #signals = Promise.resolve();
-  #offs = [];
-  #disconnectTimer = 0;
-  #setAside = []; // candidates that came with an offer we ignored (see #onSignal)
-  #waitingTracks = null; // the polite side's tracks, added when the first offer comes
+  _pc;
+  _session;
+  _callId;
+  _polite;
+  _makingOffer = false;
+  _ignoreOffer = false;
+  _signals = Promise.resolve();
+  _offs = [];
+  _disconnectTimer = 0;
+  _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
+  _waitingTracks = null; // the polite side's tracks, added when the first offer comes
 
   static EVENTS = ['state', 'track'];
 
@@ -29,39 +29,39 @@ export class CallLink extends Emitter {
    */
   constructor(session, { callId, polite, iceServers = [], localStream = null, relayOnly = false }) {
     super(CallLink.EVENTS);
-    this.#session = session;
-    this.#callId = callId;
-    this.#polite = polite;
+    this._session = session;
+    this._callId = callId;
+    this._polite = polite;
     const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
-    this.#pc = pc;
+    this._pc = pc;
     const remote = new MediaStream();
     pc.ontrack = ({ track }) => {
       remote.addTrack(track);
       this.emit('track', remote);
     };
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this.#signal({ candidate: candidate.toJSON() });
+      if (candidate) this._signal({ candidate: candidate.toJSON() });
     };
     pc.onnegotiationneeded = async () => {
       try {
-        this.#makingOffer = true;
+        this._makingOffer = true;
         await pc.setLocalDescription();
-        this.#signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
       } catch (err) {
         console.error('[avatarcall] call offer failed', err);
       } finally {
-        this.#makingOffer = false;
+        this._makingOffer = false;
       }
     };
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
-      this.#session.send({ type: 'link.state', call_id: callId, link: 'call', state });
-      clearTimeout(this.#disconnectTimer);
+      this._session.send({ type: 'link.state', call_id: callId, link: 'call', state });
+      clearTimeout(this._disconnectTimer);
       if (state === 'failed') this.restartIce();
       if (state === 'disconnected' || state === 'failed') {
         // Keep restarting while the path stays down: each restart gathers (and allocates) anew.
         const retry = (delay) => {
-          this.#disconnectTimer = setTimeout(() => {
+          this._disconnectTimer = setTimeout(() => {
             if (['disconnected', 'failed', 'connecting', 'new'].includes(pc.connectionState)) {
               this.restartIce();
               retry(RESTART_EVERY_MS);
@@ -72,84 +72,94 @@ export class CallLink extends Emitter {
       }
       this.emit('state', state);
     };
-    this.#offs.push(session.on('call-signal', (msg) => {
+    // Fresh TURN credentials (the session asks for them before they expire) for the next
+    // gathering: an ICE restart late in a long call still finds a relay.
+    const follow = () => this.setIceServers(session.iceServers.call);
+    this._offs.push(session.on('welcome', follow), session.on('ice-servers', follow));
+    this._offs.push(session.on('call-signal', (msg) => {
       if (msg.call_id !== callId) return;
       // Apply signals one after another, in arrival order.
-      this.#signals = this.#signals.then(() => this.#onSignal(msg)).catch((err) =>
+      this._signals = this._signals.then(() => this._onSignal(msg)).catch((err) =>
         console.error('[avatarcall] call signal failed', err));
     }));
     // Only the impolite side offers first; the polite side adds its tracks to the answer. Two
     // simultaneous first offers would be resolved by perfect negotiation, but Chromium then
     // sometimes never gathers candidates for the rolled-back side (seen on page reloads).
     const tracks = (localStream?.getTracks() ?? []).map((track) => [track, localStream]);
-    if (polite) this.#waitingTracks = tracks;
+    if (polite) this._waitingTracks = tracks;
     else for (const [track, stream] of tracks) pc.addTrack(track, stream);
   }
 
-  get state() { return this.#pc.connectionState; }
+  get state() { return this._pc.connectionState; }
 
   /** The underlying connection, for getStats(); do not change it. */
-  get peerConnection() { return this.#pc; }
+  get peerConnection() { return this._pc; }
 
   /** Mute or unmute the sound of the other person (e.g. when the avatar speaks for them). */
   setRemoteAudioEnabled(enabled) {
-    for (const receiver of this.#pc.getReceivers()) {
+    for (const receiver of this._pc.getReceivers()) {
       if (receiver.track?.kind === 'audio') receiver.track.enabled = enabled;
     }
   }
 
   /** New ICE servers (fresh TURN credentials) for the next gathering. */
   setIceServers(iceServers) {
-    if (this.#pc.signalingState === 'closed') return;
-    this.#pc.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
+    if (this._pc.signalingState === 'closed') return;
+    this._pc.setConfiguration({ ...this._pc.getConfiguration(), iceServers });
   }
 
   /** Gather new candidates and renegotiate the path; the media tracks stay as they are. */
   restartIce() {
-    if (this.#pc.signalingState !== 'closed') this.#pc.restartIce();
+    if (this._pc.signalingState !== 'closed') this._pc.restartIce();
   }
 
   close() {
-    clearTimeout(this.#disconnectTimer);
-    for (const off of this.#offs) off();
-    this.#offs = [];
-    this.#pc.close();
+    clearTimeout(this._disconnectTimer);
+    for (const off of this._offs) off();
+    this._offs = [];
+    this._pc.close();
     this.emit('state', 'closed');
   }
 
-  #signal(payload) {
-    this.#session.send({ type: 'call.signal', call_id: this.#callId, ...payload });
+  /** close(), and forget every handler. */
+  dispose() {
+    if (this._pc.signalingState !== 'closed') this.close();
+    super.dispose();
   }
 
-  async #onSignal({ description, candidate }) {
-    const pc = this.#pc;
+  _signal(payload) {
+    this._session.send({ type: 'call.signal', call_id: this._callId, ...payload });
+  }
+
+  async _onSignal({ description, candidate }) {
+    const pc = this._pc;
     if (pc.signalingState === 'closed') return;
     if (description) {
-      const collision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
-      this.#ignoreOffer = !this.#polite && collision;
-      if (this.#ignoreOffer) return;
+      const collision = description.type === 'offer' && (this._makingOffer || pc.signalingState !== 'stable');
+      this._ignoreOffer = !this._polite && collision;
+      if (this._ignoreOffer) return;
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
-        if (this.#waitingTracks) {
-          for (const [track, stream] of this.#waitingTracks) pc.addTrack(track, stream);
-          this.#waitingTracks = null;
+        if (this._waitingTracks) {
+          for (const [track, stream] of this._waitingTracks) pc.addTrack(track, stream);
+          this._waitingTracks = null;
         }
         await pc.setLocalDescription();
-        this.#signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
       } else {
         // The polite side rolled its offer back and answered ours with the same ICE credentials;
         // Chromium does not gather again, so the candidates it sent with its ignored offer are the
         // ones we need now.
-        const kept = this.#setAside;
-        this.#setAside = [];
+        const kept = this._setAside;
+        this._setAside = [];
         for (const c of kept) await pc.addIceCandidate(c).catch(() => {});
       }
     } else if (candidate) {
       try {
         await pc.addIceCandidate(candidate);
       } catch (err) {
-        if (!this.#ignoreOffer) throw err;
-        if (this.#setAside.length < 50) this.#setAside.push(candidate);
+        if (!this._ignoreOffer) throw err;
+        if (this._setAside.length < 50) this._setAside.push(candidate);
       }
     }
   }

@@ -1,28 +1,46 @@
 // A tiny typed event emitter: each class documents its closed set of event names.
+//
+// SDK objects live happily in a framework's reactive state: their own fields are plain ones
+// (no #private, which a Proxy cannot reach), and each is marked raw for Vue (what `markRaw`
+// does), so `data()`, `ref()` and `reactive()` keep the object itself — its peer
+// connections and media streams are never wrapped.
+
+/** Mark ``object`` so that reactive frameworks keep it as it is (Vue's markRaw). */
+export function keepRaw(object) {
+  Object.defineProperty(object, '__v_skip', { value: true, configurable: true });
+  return object;
+}
 
 export class Emitter {
-  #handlers = new Map();
-  #names;
+  _handlers = new Map();
+  _names;
 
   constructor(names) {
-    this.#names = new Set(names);
+    keepRaw(this);
+    this._names = new Set(names);
   }
 
+  /** Call ``handler`` on each ``name`` event; returns the function that stops it. */
   on(name, handler) {
-    if (!this.#names.has(name)) throw new Error(`unknown event "${name}"`);
-    if (!this.#handlers.has(name)) this.#handlers.set(name, new Set());
-    this.#handlers.get(name).add(handler);
-    return () => this.#handlers.get(name).delete(handler);
+    if (!this._names.has(name)) throw new Error(`unknown event "${name}"`);
+    if (!this._handlers.has(name)) this._handlers.set(name, new Set());
+    this._handlers.get(name).add(handler);
+    return () => this._handlers.get(name)?.delete(handler);
   }
 
   emit(name, detail) {
-    for (const handler of this.#handlers.get(name) ?? []) {
+    for (const handler of [...(this._handlers.get(name) ?? [])]) {
       try {
         handler(detail);
       } catch (err) {
         console.error(`[avatarcall] handler for "${name}" failed`, err);
       }
     }
+  }
+
+  /** Forget every handler (subclasses also stop their timers and links). */
+  dispose() {
+    this._handlers.clear();
   }
 }
 

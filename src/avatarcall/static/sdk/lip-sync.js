@@ -13,49 +13,49 @@ const MAX_HOLD_MS = 2000; // jitterBufferTarget accepts up to 4 s; beyond 2 s li
 const MIN_CHANGE_MS = 10;
 
 export class LipSync {
-  #pc;
-  #receiver;
-  #timer = 0;
-  #last = null;
-  #busy = false;
-  #holdMs = null;
+  _pc;
+  _receiver;
+  _timer = 0;
+  _last = null;
+  _busy = false;
+  _holdMs = null;
 
   /** @param {RTCPeerConnection} pc  @param {RTCRtpReceiver} videoReceiver */
   constructor(pc, videoReceiver) {
-    this.#pc = pc;
-    this.#receiver = videoReceiver;
+    this._pc = pc;
+    this._receiver = videoReceiver;
   }
 
   /** The video hold last applied (ms), or null before the voice has been heard. */
-  get holdMs() { return this.#holdMs; }
+  get holdMs() { return this._holdMs; }
 
   start() {
-    if (this.#timer || !('jitterBufferTarget' in this.#receiver)) return;
-    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    if (this._timer || !('jitterBufferTarget' in this._receiver)) return;
+    this._timer = setInterval(() => this._tick(), TICK_MS);
   }
 
   stop() {
-    clearInterval(this.#timer);
-    this.#timer = 0;
+    clearInterval(this._timer);
+    this._timer = 0;
   }
 
-  async #tick() {
-    if (this.#busy) return; // a slow getStats() never piles up
-    this.#busy = true;
+  async _tick() {
+    if (this._busy) return; // a slow getStats() never piles up
+    this._busy = true;
     try {
-      const now = voiceDelayCounters(await this.#pc.getStats());
-      const delay = now && this.#last ? voiceDelayMs(this.#last, now) : null;
-      if (now) this.#last = now;
+      const now = voiceDelayCounters(await this._pc.getStats());
+      const delay = now && this._last ? voiceDelayMs(this._last, now) : null;
+      if (now) this._last = now;
       if (delay === null) return;
       const hold = Math.round(Math.min(MAX_HOLD_MS, Math.max(0, delay)));
-      if (this.#holdMs === null || Math.abs(hold - this.#holdMs) >= MIN_CHANGE_MS) {
-        this.#receiver.jitterBufferTarget = hold;
-        this.#holdMs = hold;
+      if (this._holdMs === null || Math.abs(hold - this._holdMs) >= MIN_CHANGE_MS) {
+        this._receiver.jitterBufferTarget = hold;
+        this._holdMs = hold;
       }
     } catch {
       this.stop(); // the peer connection is closed
     } finally {
-      this.#busy = false;
+      this._busy = false;
     }
   }
 }

@@ -4,88 +4,91 @@
 // voice on the customer's page, the agent's own microphone in their preview); without them, or
 // until they are ready, a simple drawn face.
 
+import { keepRaw } from './events.js';
+
 const SPEAKING_LEVEL = 0.02; // RMS of the voice above which the character talks
 const HOLD_MS = 350; // keeps talking through the short gaps between words
 
 export class OverlayAvatar {
-  #canvas;
-  #frame = 0;
-  #running = false;
-  #start = 0;
-  #loops = null;
-  #voice;
-  #videos = {};
-  #meter = null;
-  #talkingUntil = 0;
+  _canvas;
+  _frame = 0;
+  _running = false;
+  _start = 0;
+  _loops = null;
+  _voice;
+  _videos = {};
+  _meter = null;
+  _talkingUntil = 0;
 
   /**
    * @param {HTMLCanvasElement} canvas
    * @param {{loops?: {idle: string, talking: string}, voice?: () => (MediaStream|null)}} options
    */
   constructor(canvas, { loops = null, voice = () => null } = {}) {
-    this.#canvas = canvas;
-    this.#loops = loops;
-    this.#voice = voice;
+    keepRaw(this);
+    this._canvas = canvas;
+    this._loops = loops;
+    this._voice = voice;
   }
 
-  get running() { return this.#running; }
+  get running() { return this._running; }
 
   start() {
-    if (this.#running) return;
-    this.#running = true;
-    this.#start = performance.now();
-    if (this.#loops) {
-      for (const [kind, url] of Object.entries(this.#loops)) {
-        const video = this.#videos[kind] ?? Object.assign(document.createElement('video'), {
+    if (this._running) return;
+    this._running = true;
+    this._start = performance.now();
+    if (this._loops) {
+      for (const [kind, url] of Object.entries(this._loops)) {
+        const video = this._videos[kind] ?? Object.assign(document.createElement('video'), {
           src: url, muted: true, loop: true, playsInline: true, preload: 'auto',
         });
-        this.#videos[kind] = video;
+        this._videos[kind] = video;
         video.play().catch(() => {}); // shown once it can; the drawn face meanwhile
       }
     }
     const tick = (now) => {
-      if (!this.#running) return;
-      this.#paint(now);
-      this.#frame = requestAnimationFrame(tick);
+      if (!this._running) return;
+      this._paint(now);
+      this._frame = requestAnimationFrame(tick);
     };
-    this.#frame = requestAnimationFrame(tick);
+    this._frame = requestAnimationFrame(tick);
   }
 
   stop() {
-    this.#running = false;
-    cancelAnimationFrame(this.#frame);
-    for (const video of Object.values(this.#videos)) video.pause();
-    this.#meter?.close();
-    this.#meter = null;
+    this._running = false;
+    cancelAnimationFrame(this._frame);
+    for (const video of Object.values(this._videos)) video.pause();
+    this._meter?.close();
+    this._meter = null;
   }
 
-  #paint(now) {
-    const kind = this.#speaking(now) ? 'talking' : 'idle';
-    const video = this.#videos[kind]?.readyState >= 2 ? this.#videos[kind] : this.#videos.idle;
+  _paint(now) {
+    const kind = this._speaking(now) ? 'talking' : 'idle';
+    const video = this._videos[kind]?.readyState >= 2 ? this._videos[kind] : this._videos.idle;
     if (video && video.readyState >= 2) {
-      const c = this.#canvas.getContext('2d');
-      c.drawImage(video, 0, 0, this.#canvas.width, this.#canvas.height);
-      this.#canvas.dataset.source = video === this.#videos.talking ? 'talking' : 'idle';
+      const c = this._canvas.getContext('2d');
+      c.drawImage(video, 0, 0, this._canvas.width, this._canvas.height);
+      this._canvas.dataset.source = video === this._videos.talking ? 'talking' : 'idle';
     } else {
-      this.#draw((now - this.#start) / 1000);
-      this.#canvas.dataset.source = 'drawn';
+      this._draw((now - this._start) / 1000);
+      this._canvas.dataset.source = 'drawn';
     }
   }
 
-  #speaking(now) {
-    const stream = this.#voice();
+  _speaking(now) {
+    const stream = this._voice();
     if (!stream || !stream.getAudioTracks().length) return false;
-    if (this.#meter?.stream !== stream) {
-      this.#meter?.close();
-      this.#meter = new VoiceMeter(stream);
+    if (this._meter?.stream !== stream) {
+      this._meter?.close();
+      this._meter = new VoiceMeter(stream);
     }
-    if (this.#meter.level() > SPEAKING_LEVEL) this.#talkingUntil = now + HOLD_MS;
-    return now < this.#talkingUntil;
+    if (this._meter.level() > SPEAKING_LEVEL) this._talkingUntil = now + HOLD_MS;
+    return now < this._talkingUntil;
   }
 
-  #draw(t) {
-    const c = this.#canvas.getContext('2d');
-    const { width: w, height: h } = this.#canvas;
+  _draw(t) {
+    const c = this._canvas.getContext('2d');
+    const { width: w, height: h } = this._canvas;
     const s = Math.min(w, h) / 512;
     c.save();
     const bg = c.createLinearGradient(0, 0, 0, h);
@@ -117,27 +120,27 @@ export class OverlayAvatar {
 
 /** How loud a stream's voice is now (RMS, 0..1), from the browser's own analyser. */
 class VoiceMeter {
-  #context;
-  #analyser;
-  #samples;
+  _context;
+  _analyser;
+  _samples;
 
   constructor(stream) {
     this.stream = stream;
-    this.#context = new AudioContext();
-    this.#analyser = this.#context.createAnalyser();
-    this.#analyser.fftSize = 1024;
-    this.#samples = new Float32Array(this.#analyser.fftSize);
-    this.#context.createMediaStreamSource(stream).connect(this.#analyser);
+    this._context = new AudioContext();
+    this._analyser = this._context.createAnalyser();
+    this._analyser.fftSize = 1024;
+    this._samples = new Float32Array(this._analyser.fftSize);
+    this._context.createMediaStreamSource(stream).connect(this._analyser);
   }
 
   level() {
-    this.#analyser.getFloatTimeDomainData(this.#samples);
+    this._analyser.getFloatTimeDomainData(this._samples);
     let sum = 0;
-    for (const v of this.#samples) sum += v * v;
-    return Math.sqrt(sum / this.#samples.length);
+    for (const v of this._samples) sum += v * v;
+    return Math.sqrt(sum / this._samples.length);
   }
 
   close() {
-    this.#context.close().catch(() => {});
+    this._context.close().catch(() => {});
   }
 }

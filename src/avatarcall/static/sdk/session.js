@@ -1,9 +1,14 @@
 // Session: the signaling WebSocket of one tab. It parses server messages and re-emits them as
 // typed events, and it comes back by itself after a cut (backoff with jitter), resuming the same
 // participant in the same call; messages sent meanwhile wait in a bounded outbox.
+// It keeps the ICE servers both links use current: fresh TURN credentials are asked for
+// before the ones in hand expire, and the links follow (long calls, ICE restarts).
 // It knows nothing of peer connections or the page.
 import { Emitter, SdkError } from './events.js';
 import { BackoffPolicy } from './reconnect.js';
+
+/** The signaling protocol this SDK speaks; the server says its own in "welcome". */
+export const PROTOCOL = 1;
 
 const OUTBOX_LIMIT = 500;
 const HEARTBEAT_MS = 20_000; // the server closes a socket that is silent for 60 s
@@ -17,20 +22,27 @@ const CLOSE_REFUSED = new Set([4401, 4403, 4409]);
  * "call-state", "call-signal", "call-rejoin" (the other side came back on a new link),
  * "ice-servers" (fresh TURN credentials), "avatar-view", "avatar-answer", "avatar-error",
  * "avatar-caption" (what the avatar is saying), "queue-position" (a waiting customer's place),
- * "error", "closed" ({code, reason}, final).
+ * "error", "closed" ({code, reason}, final: emitted once, whatever ended the session — the
+ * server, a refusal, close() even during a reconnect's wait, or a protocol mismatch).
+ *
+ * Safe to construct anywhere (server-side rendering too): nothing is touched before connect().
  */
 export class Session extends Emitter {
-  #ws = null;
-  #base;
-  #token;
-  #resume = null;
-  #pending = new Map(); // avatar offers awaiting their answer, by epoch
-  #outbox = [];
-  #backoff = new BackoffPolicy({ baseMs: 300, maxMs: 5000 });
-  #retryTimer = 0;
-  #closedByUs = false;
-  #everOpened = false;
-  #heartbeat = 0;
+  _ws = null;
+  _base;
+  _token;
+  _resume = null;
+  _pending = new Map(); // avatar offers awaiting their answer, by epoch
+  _outbox = [];
+  _backoff = new BackoffPolicy({ baseMs: 300, maxMs: 5000 });
+  _retryTimer = 0;
+  _closedByUs = false;
+  _everOpened = false;
+  _heartbeat = 0;
+  _ended = false; // "closed" was emitted
+  _closing = null; // why close() was called
+  _ice = { call: [], avatar: [], relayOnly: false };
+  _iceTimer = 0;
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
     'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error',
@@ -40,14 +52,24 @@ export class Session extends Emitter {
   /** @param {{url?: string, token?: string, resume?: string}} options */
   constructor({ url, token, resume } = {}) {
     super(Session.EVENTS);
-    this.#base = url ?? `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-    this.#token = token ?? null;
-    this.#resume = resume ?? null;
+    this._base = url ?? null; // by default, this page's own server (worked out on connect)
+    this._token = token ?? null;
+    this._resume = resume ?? null;
   }
 
   /** The token that lets this tab take its call back after a cut or a reload. */
-  get resumeToken() { return this.#resume; }
-  get connected() { return this.#ws?.readyState === WebSocket.OPEN; }
+  get resumeToken() { return this._resume; }
+  get connected() { return this._ws?.readyState === WebSocket.OPEN; }
+  /** The ICE servers of each link now ({call, avatar, relayOnly}; the same object, kept
+   *  current from "welcome" and "ice-servers"). */
+  get iceServers() { return this._ice; }
+
+  _setIce(call, avatar, refreshIn) {
+    this._ice.call = call ?? [];
+    this._ice.avatar = avatar ?? [];
+    clearTimeout(this._iceTimer);
+    if (refreshIn) this._iceTimer = setTimeout(() => this.send({ type: 'ice.refresh' }), refreshIn * 1000);
+  }
 
   /** Resolves on the first open; later cuts are healed in the background. */
   connect() {
@@ -57,93 +79,136 @@ export class Session extends Emitter {
         offOpen(); offClosed();
         reject(new SdkError(ev.reason || 'signaling_closed', 'The server refused or closed the connection.'));
       });
-      this.#open();
+      this._open();
     });
   }
 
-  #url() {
+  _url() {
+    if (!this._base) {
+      const here = globalThis.location;
+      if (!here?.host) throw new SdkError('no_url', 'Give the server\'s address: new Session({ url: "wss://…/ws" }).');
+      this._base = `${here.protocol === 'https:' ? 'wss' : 'ws'}://${here.host}/ws`;
+    }
     const params = new URLSearchParams();
-    if (this.#token) params.set('token', this.#token);
-    if (this.#resume) params.set('resume', this.#resume);
+    if (this._token) params.set('token', this._token);
+    if (this._resume) params.set('resume', this._resume);
     const query = params.toString();
-    return query ? `${this.#base}?${query}` : this.#base;
+    return query ? `${this._base}?${query}` : this._base;
   }
 
-  #open() {
-    const ws = new WebSocket(this.#url());
-    this.#ws = ws;
+  _end(code, reason) {
+    if (this._ended) return;
+    this._ended = true;
+    this.emit('closed', { code, reason });
+  }
+
+  _open() {
+    let ws;
+    try {
+      ws = new WebSocket(this._url());
+    } catch (err) {
+      queueMicrotask(() => this._end(4000, err.code ?? 'bad_url'));
+      return;
+    }
+    this._ws = ws;
     ws.onopen = () => {
-      this.#everOpened = true;
-      this.#backoff.reset();
-      clearInterval(this.#heartbeat);
-      this.#heartbeat = setInterval(() => {
+      this._everOpened = true;
+      this._backoff.reset();
+      clearInterval(this._heartbeat);
+      this._heartbeat = setInterval(() => {
         if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}');
       }, HEARTBEAT_MS);
-      const queued = this.#outbox;
-      this.#outbox = [];
+      const queued = this._outbox;
+      this._outbox = [];
       for (const text of queued) ws.send(text);
       this.emit('open');
     };
     ws.onclose = (ev) => {
-      if (this.#ws !== ws) return;
-      clearInterval(this.#heartbeat);
-      for (const { reject } of this.#pending.values()) {
+      if (this._ws !== ws) return;
+      clearInterval(this._heartbeat);
+      for (const { reject } of this._pending.values()) {
         reject(new SdkError('signaling_closed', 'The connection to the server closed.', true));
       }
-      this.#pending.clear();
-      if (this.#closedByUs || CLOSE_REFUSED.has(ev.code) || !this.#everOpened) {
-        this.emit('closed', { code: ev.code, reason: ev.reason });
+      this._pending.clear();
+      if (this._closedByUs || CLOSE_REFUSED.has(ev.code) || !this._everOpened) {
+        this._end(ev.code, this._closedByUs ? (this._closing ?? ev.reason) : ev.reason);
         return;
       }
-      const delayMs = this.#backoff.nextDelayMs();
-      this.emit('reconnecting', { attempt: this.#backoff.attempt, delayMs });
-      this.#retryTimer = setTimeout(() => this.#open(), delayMs);
+      const delayMs = this._backoff.nextDelayMs();
+      this.emit('reconnecting', { attempt: this._backoff.attempt, delayMs });
+      this._retryTimer = setTimeout(() => this._open(), delayMs);
     };
-    ws.onmessage = (ev) => this.#receive(ev.data);
+    ws.onmessage = (ev) => this._receive(ev.data);
   }
 
   /** Send now, or as soon as the connection is back; false only if the outbox is full. */
   send(message) {
     const text = JSON.stringify(message);
-    if (this.#ws?.readyState === WebSocket.OPEN) {
-      this.#ws.send(text);
+    if (this._ws?.readyState === WebSocket.OPEN) {
+      this._ws.send(text);
       return true;
     }
-    if (this.#closedByUs || this.#outbox.length >= OUTBOX_LIMIT) return false;
-    this.#outbox.push(text);
+    if (this._closedByUs || this._outbox.length >= OUTBOX_LIMIT) return false;
+    this._outbox.push(text);
     return true;
   }
 
-  close() {
-    this.#closedByUs = true;
-    clearTimeout(this.#retryTimer);
-    clearInterval(this.#heartbeat);
-    this.#ws?.close();
+  /** End the session for good: "closed" follows (at once if it was waiting to reconnect). */
+  close(reason = 'closed') {
+    this._closedByUs = true;
+    clearTimeout(this._retryTimer);
+    clearTimeout(this._iceTimer);
+    clearInterval(this._heartbeat);
+    const ws = this._ws;
+    if (ws && ws.readyState !== WebSocket.CLOSED && ws.readyState !== WebSocket.CLOSING) {
+      this._closing = reason;
+      ws.close(1000, reason);
+    } else {
+      this._end(1000, reason);
+    }
+  }
+
+  /** close(), and forget every handler: for a component that unmounts. */
+  dispose() {
+    this.close();
+    this._end(1000, 'closed');
+    super.dispose();
   }
 
   /** Send an avatar offer and wait for the server's answer (or its error). */
   requestAvatarAnswer(callId, epoch, sdp) {
     return new Promise((resolve, reject) => {
-      this.#pending.get(epoch)?.reject(new SdkError('superseded', 'A newer offer replaced this one.'));
+      this._pending.get(epoch)?.reject(new SdkError('superseded', 'A newer offer replaced this one.'));
       if (!this.connected) {
         reject(new SdkError('signaling_closed', 'The connection to the server is closed.', true));
         return;
       }
-      this.#pending.set(epoch, { resolve, reject });
+      this._pending.set(epoch, { resolve, reject });
       this.send({ type: 'avatar.offer', call_id: callId, epoch, sdp });
     });
   }
 
-  #receive(text) {
+  _receive(text) {
     let msg;
     try {
       msg = JSON.parse(text);
     } catch {
       return;
     }
-    if (msg.resume) this.#resume = msg.resume;
+    if (msg.resume) this._resume = msg.resume;
     switch (msg.type) {
-      case 'welcome': this.emit('welcome', msg); break;
+      case 'welcome':
+        if (msg.protocol !== PROTOCOL) {
+          const message = `This page's avatarcall SDK speaks protocol ${PROTOCOL}; the server `
+            + `speaks ${msg.protocol ?? 'an older one'}. Reload the page or update the SDK.`;
+          this.emit('error', { type: 'error', code: 'protocol_mismatch', message, retryable: false });
+          this.close('protocol_mismatch');
+          return;
+        }
+        this._ice.relayOnly = Boolean(msg.relay_only);
+        this._setIce(msg.ice_servers_call, msg.ice_servers_avatar, msg.ice_refresh_in);
+        this.emit('welcome', msg);
+        break;
       case 'queue': // the array as before, and how many wait in all (only the first 200 are listed)
         this.emit('queue', Object.assign(msg.items, { total: msg.total ?? msg.items.length }));
         break;
@@ -151,11 +216,14 @@ export class Session extends Emitter {
       case 'call.state': this.emit('call-state', msg); break;
       case 'call.signal': this.emit('call-signal', msg); break;
       case 'call.rejoin': this.emit('call-rejoin', msg); break;
-      case 'ice.servers': this.emit('ice-servers', msg); break;
+      case 'ice.servers':
+        this._setIce(msg.call, msg.avatar, msg.refresh_in);
+        this.emit('ice-servers', msg);
+        break;
       case 'avatar.view': this.emit('avatar-view', msg); break;
       case 'avatar.answer': {
-        const waiter = this.#pending.get(msg.epoch);
-        this.#pending.delete(msg.epoch);
+        const waiter = this._pending.get(msg.epoch);
+        this._pending.delete(msg.epoch);
         waiter?.resolve(msg.sdp);
         this.emit('avatar-answer', msg);
         break;
@@ -167,9 +235,9 @@ export class Session extends Emitter {
       case 'conversation.history': this.emit('conversation-history', msg); break;
       case 'error': {
         if (msg.request === 'avatar.offer') {
-          for (const [epoch, waiter] of this.#pending) {
+          for (const [epoch, waiter] of this._pending) {
             waiter.reject(new SdkError(msg.code, msg.message, msg.retryable));
-            this.#pending.delete(epoch);
+            this._pending.delete(epoch);
           }
         }
         this.emit('error', msg);

@@ -1,49 +1,59 @@
 // Telemetry: what this page sees on its links, sent to the server as structured events
 // (the report's log lines, with timestamps), plus a getStats() summary every few seconds.
-// It only listens: CallLink, AvatarSlot and Session know nothing about it.
+// It only listens: CallLink, AvatarSlot and Session know nothing about it. Its timers start
+// with the first call it is told of; dispose() lets go of everything it listens to.
+import { keepRaw } from './events.js';
 
 const FLUSH_MS = 1000;
 const STATS_MS = 5000;
 const MAX_BUFFER = 200;
 
 export class Telemetry {
-  #session;
-  #callId = null;
-  #buffer = [];
-  #flushTimer = 0;
-  #statsTimer = 0;
-  #callLink = null;
-  #avatarSlot = null;
-  #lastBytes = new Map();
+  _session;
+  _callId = null;
+  _buffer = [];
+  _flushTimer = 0;
+  _statsTimer = 0;
+  _callLink = null;
+  _avatarSlot = null;
+  _lastBytes = new Map();
+  _offs = [];
 
   constructor(session) {
-    this.#session = session;
-    session.on('reconnecting', ({ attempt }) => this.record('signaling', 'reconnecting', { value: String(attempt) }));
-    session.on('open', () => this.record('signaling', 'open'));
-    this.#flushTimer = setInterval(() => this.flush(), FLUSH_MS);
-    this.#statsTimer = setInterval(() => this.#sampleStats(), STATS_MS);
+    keepRaw(this);
+    this._session = session;
+    this._offs.push(
+      session.on('reconnecting', ({ attempt }) => this.record('signaling', 'reconnecting', { value: String(attempt) })),
+      session.on('open', () => this.record('signaling', 'open')),
+    );
   }
 
-  setCall(callId) { this.#callId = callId; }
+  setCall(callId) {
+    this._callId = callId;
+    if (!this._flushTimer) {
+      this._flushTimer = setInterval(() => this.flush(), FLUSH_MS);
+      this._statsTimer = setInterval(() => this._sampleStats(), STATS_MS);
+    }
+  }
 
   /** Record one event; ``fields`` may hold value, elapsed_ms, code. */
   record(link, kind, fields = {}) {
-    if (this.#buffer.length >= MAX_BUFFER) this.#buffer.shift();
+    if (this._buffer.length >= MAX_BUFFER) this._buffer.shift();
     const event = { at: Date.now(), link, kind };
     for (const key of ['value', 'elapsed_ms', 'code']) {
       if (fields[key] !== undefined && fields[key] !== null) event[key] = fields[key];
     }
-    this.#buffer.push(event);
+    this._buffer.push(event);
   }
 
   /** Follow a call link: its states, time to connected, recovery time. */
   watchCallLink(link) {
-    this.#callLink = link;
+    this._callLink = link;
     const started = performance.now();
     let downSince = null;
     let connectedOnce = false;
     this.record('call', 'created');
-    link.on('state', (state) => {
+    this._offs.push(link.on('state', (state) => {
       const now = performance.now();
       if (state === 'connected') {
         if (!connectedOnce) {
@@ -57,15 +67,15 @@ export class Telemetry {
         if ((state === 'disconnected' || state === 'failed') && downSince === null) downSince = now;
         this.record('call', state);
       }
-    });
+    }));
   }
 
   /** Follow the avatar slot: starting -> live is the avatar's time to first frame. */
   watchAvatarSlot(slot) {
-    this.#avatarSlot = slot;
+    this._avatarSlot = slot;
     let startedAt = null;
     let downSince = null;
-    slot.on('state', ({ state, code }) => {
+    this._offs.push(slot.on('state', ({ state, code }) => {
       const now = performance.now();
       if (state === 'starting') startedAt = now;
       if (state === 'reconnecting' && downSince === null) downSince = now;
@@ -75,44 +85,56 @@ export class Telemetry {
         downSince = null;
         startedAt = null;
       }
-      if (state === 'live' && startedAt !== null) {
+      // The first frame shown (muted or not: "needs-interaction" waits for a click, not for us).
+      if ((state === 'live' || state === 'needs-interaction') && startedAt !== null) {
         fields.elapsed_ms = Math.round(now - startedAt);
         startedAt = null;
       }
       this.record('avatar', state, fields);
-    });
+    }));
   }
 
   flush() {
-    if (!this.#callId || this.#buffer.length === 0 || !this.#session.connected) return;
-    while (this.#buffer.length) {
-      const events = this.#buffer.splice(0, 50);
-      this.#session.send({ type: 'telemetry', call_id: this.#callId, sent_at: Date.now(), events });
+    if (!this._callId || this._buffer.length === 0 || !this._session.connected) return;
+    while (this._buffer.length) {
+      const events = this._buffer.splice(0, 50);
+      this._session.send({ type: 'telemetry', call_id: this._callId, sent_at: Date.now(), events });
     }
   }
 
   close() {
     this.flush();
-    clearInterval(this.#flushTimer);
-    clearInterval(this.#statsTimer);
+    clearInterval(this._flushTimer);
+    clearInterval(this._statsTimer);
+    this._flushTimer = 0;
+    this._statsTimer = 0;
   }
 
-  async #sampleStats() {
-    if (!this.#callId || !this.#session.connected) return;
+  /** close(), and stop listening to the session, links and slots it was given. */
+  dispose() {
+    this.close();
+    for (const off of this._offs) off();
+    this._offs = [];
+    this._callLink = null;
+    this._avatarSlot = null;
+  }
+
+  async _sampleStats() {
+    if (!this._callId || !this._session.connected) return;
     const stats = [];
-    const call = this.#callLink?.peerConnection;
-    if (call && call.connectionState === 'connected') stats.push(await this.#summarise('call', call));
-    const avatarLink = this.#avatarSlot?.link;
+    const call = this._callLink?.peerConnection;
+    if (call && call.connectionState === 'connected') stats.push(await this._summarise('call', call));
+    const avatarLink = this._avatarSlot?.link;
     const avatar = avatarLink?.peerConnection;
     if (avatar && avatar.connectionState === 'connected') {
-      const sample = await this.#summarise('avatar', avatar);
+      const sample = await this._summarise('avatar', avatar);
       if (avatarLink.videoHoldMs !== null) sample.playout_delay_ms = avatarLink.videoHoldMs;
       stats.push(sample);
     }
-    if (stats.length) this.#session.send({ type: 'telemetry', call_id: this.#callId, sent_at: Date.now(), stats });
+    if (stats.length) this._session.send({ type: 'telemetry', call_id: this._callId, sent_at: Date.now(), stats });
   }
 
-  async #summarise(link, pc) {
+  async _summarise(link, pc) {
     const report = await pc.getStats();
     const sample = { link };
     let bytes = 0;
@@ -135,9 +157,9 @@ export class Telemetry {
       }
     }
     const now = performance.now();
-    const last = this.#lastBytes.get(link);
+    const last = this._lastBytes.get(link);
     if (last && now > last.t) sample.bitrate_kbps = Math.max(0, ((bytes - last.bytes) * 8) / (now - last.t));
-    this.#lastBytes.set(link, { bytes, t: now });
+    this._lastBytes.set(link, { bytes, t: now });
     if (received + lost > 0) sample.packet_loss = lost / (received + lost);
     return sample;
   }

@@ -1,0 +1,177 @@
+// The browser SDK under node's test runner: what an integrator's framework does to it
+// (reactive proxies, mounting and unmounting, rendering on a server) and how a session ends.
+// A small stand-in plays the browser's WebSocket; everything else is the SDK as shipped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  BackoffPolicy, Emitter, PROTOCOL, SdkError, Session, Telemetry, keepRaw,
+} from '../../src/avatarcall/static/sdk/index.js';
+
+class FakeSocket {
+  static CONNECTING = 0;
+  static OPEN = 1;
+  static CLOSING = 2;
+  static CLOSED = 3;
+  static made = [];
+
+  constructor(url) {
+    this.url = url;
+    this.readyState = FakeSocket.CONNECTING;
+    this.sent = [];
+    FakeSocket.made.push(this);
+  }
+
+  send(text) { this.sent.push(JSON.parse(text)); }
+
+  close(code = 1000, reason = '') { this.serverCloses(code, reason); }
+
+  // What the server (or the network) does:
+  opens() { this.readyState = FakeSocket.OPEN; this.onopen?.(); }
+  says(message) { this.onmessage?.({ data: JSON.stringify(message) }); }
+  serverCloses(code = 1006, reason = '') {
+    if (this.readyState === FakeSocket.CLOSED) return;
+    this.readyState = FakeSocket.CLOSED;
+    this.onclose?.({ code, reason });
+  }
+}
+globalThis.WebSocket = FakeSocket;
+
+const latest = () => FakeSocket.made.at(-1);
+const welcome = (extra = {}) => ({
+  type: 'welcome', protocol: PROTOCOL, role: 'customer', name: 'Ann', ice_servers_call: [],
+  ice_servers_avatar: [], ...extra,
+});
+
+test('a session is made anywhere, even without a page (server-side rendering)', async () => {
+  assert.equal(globalThis.location, undefined);
+  const session = new Session();
+  const closed = [];
+  session.on('closed', (ev) => closed.push(ev));
+  await assert.rejects(session.connect(), (err) => err instanceof SdkError && err.code === 'no_url');
+  assert.deepEqual(closed, [{ code: 4000, reason: 'no_url' }]);
+});
+
+test('SDK objects work behind a reactive proxy and are marked raw for Vue', () => {
+  const session = new Session({ url: 'ws://example.test/ws' });
+  assert.equal(session.__v_skip, true);
+  assert.ok(!Object.keys(session).includes('__v_skip'));
+  // Vue's reactive() wraps objects in a Proxy: methods then run with the proxy as `this`,
+  // which #private fields refuse ("Cannot read private member").
+  const reactive = new Proxy(session, {});
+  assert.equal(reactive.send({ type: 'ping' }), true);
+  assert.equal(reactive.connected, false);
+  const telemetry = new Proxy(new Telemetry(session), {});
+  telemetry.record('call', 'created');
+  telemetry.dispose();
+  assert.equal(keepRaw({}).__v_skip, true);
+});
+
+test('closed is emitted once, also when close() comes during a reconnect wait', async () => {
+  const session = new Session({ url: 'ws://example.test/ws' });
+  const events = [];
+  for (const name of ['open', 'reconnecting', 'closed']) session.on(name, (ev) => events.push([name, ev]));
+  const connected = session.connect();
+  latest().opens();
+  await connected;
+  latest().serverCloses(1006); // the network drops: the session waits, then tries again
+  assert.equal(events.at(-1)[0], 'reconnecting');
+  session.close();
+  session.close();
+  assert.deepEqual(events.filter(([name]) => name === 'closed'), [['closed', { code: 1000, reason: 'closed' }]]);
+  const made = FakeSocket.made.length;
+  await new Promise((resolve) => setTimeout(resolve, 700)); // past the backoff: nothing reopens
+  assert.equal(FakeSocket.made.length, made);
+});
+
+test('a server speaking another protocol stops the session with a clear error', async () => {
+  const session = new Session({ url: 'ws://example.test/ws' });
+  const errors = [];
+  const closed = [];
+  const welcomed = [];
+  session.on('error', (msg) => errors.push(msg));
+  session.on('closed', (ev) => closed.push(ev));
+  session.on('welcome', (msg) => welcomed.push(msg));
+  const connected = session.connect();
+  latest().opens();
+  await connected;
+  latest().says(welcome({ protocol: PROTOCOL + 1 }));
+  assert.equal(welcomed.length, 0);
+  assert.equal(errors[0].code, 'protocol_mismatch');
+  assert.match(errors[0].message, /protocol 1; the server speaks 2/);
+  assert.deepEqual(closed, [{ code: 1000, reason: 'protocol_mismatch' }]);
+});
+
+test('the same protocol is welcomed', async () => {
+  const session = new Session({ url: 'ws://example.test/ws' });
+  const welcomed = [];
+  session.on('welcome', (msg) => welcomed.push(msg));
+  const connected = session.connect();
+  latest().opens();
+  await connected;
+  latest().says(welcome());
+  assert.equal(welcomed.length, 1);
+  session.dispose();
+});
+
+test('dispose() lets go of every handler, timer and subscription', async () => {
+  const timers = new Set();
+  const { setInterval: realSet, clearInterval: realClear } = globalThis;
+  globalThis.setInterval = (fn, ms) => { const id = realSet(fn, ms); timers.add(id); return id; };
+  globalThis.clearInterval = (id) => { timers.delete(id); realClear(id); };
+  try {
+    const session = new Session({ url: 'ws://example.test/ws' });
+    const telemetry = new Telemetry(session);
+    assert.equal(timers.size, 0, 'no timer before there is a call to report on');
+    telemetry.setCall('c1');
+    assert.equal(timers.size, 2);
+    const link = new Emitter(['state']);
+    telemetry.watchCallLink(link);
+    assert.equal(link._handlers.get('state').size, 1);
+    telemetry.dispose();
+    assert.equal(timers.size, 0);
+    assert.equal(link._handlers.get('state').size, 0);
+    assert.equal(session._handlers.get('open').size, 0);
+    assert.equal(session._handlers.get('reconnecting').size, 0);
+
+    const closed = [];
+    session.on('closed', (ev) => closed.push(ev));
+    session.dispose();
+    assert.equal(closed.length, 1, 'closed, even for a session never connected');
+    assert.equal(session._handlers.size, 0);
+  } finally {
+    globalThis.setInterval = realSet;
+    globalThis.clearInterval = realClear;
+  }
+});
+
+test('an unknown event name is refused at once', () => {
+  assert.throws(() => new Session({ url: 'ws://x/ws' }).on('colsed', () => {}), /unknown event "colsed"/);
+});
+
+test('backoff grows with jitter and resets', () => {
+  const backoff = new BackoffPolicy({ baseMs: 100, maxMs: 1000, random: () => 1 });
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => backoff.nextDelayMs()), [100, 200, 400, 800, 1000]);
+  backoff.reset();
+  assert.equal(backoff.nextDelayMs(), 100);
+});
+
+test('the session keeps both links\' ICE servers current and asks for fresh ones in time', async () => {
+  const session = new Session({ url: 'ws://example.test/ws' });
+  const connected = session.connect();
+  latest().opens();
+  await connected;
+  const turn = (user) => [{ urls: ['turn:turn.example.com:3478'], username: user, credential: 'x' }];
+  latest().says(welcome({ ice_servers_call: turn('a'), ice_servers_avatar: turn('b'), relay_only: true,
+    ice_refresh_in: 0.05 }));
+  const ice = session.iceServers;
+  assert.equal(ice.call[0].username, 'a');
+  assert.equal(ice.avatar[0].username, 'b');
+  assert.equal(ice.relayOnly, true);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.deepEqual(latest().sent.filter((m) => m.type === 'ice.refresh'), [{ type: 'ice.refresh' }]);
+  latest().says({ type: 'ice.servers', call: turn('c'), avatar: turn('d'), refresh_in: 3600 });
+  assert.equal(session.iceServers, ice, 'the same object, kept current');
+  assert.equal(ice.call[0].username, 'c');
+  session.dispose(); // and its refresh timer with it
+});
