@@ -77,14 +77,22 @@ async def voiced_browser(agent_voice_wav: Path):
         await browser.close()
 
 
+CALL_SOUND = """() => {
+  const tracks = document.querySelector('[data-testid=remote-video]').srcObject.getAudioTracks();
+  return tracks.length > 0 && tracks.every((track) => track.enabled === %s);
+}"""
+
+
 async def test_as_agent_the_customer_hears_the_agent_through_the_avatar(voiced_browser, server) -> None:
     customer = await customer_starts_call(voiced_browser, server.url)
     agent = await agent_logs_in(voiced_browser, server.url)
     await agent_accepts(agent, await call_id_of(customer))
     await customer.expect_state("call-state", "connected")
     await by_testid(agent.page, "avatar-mode").select_option("as-agent")
-    # The agent's own sound is muted on the customer's side: no double voice.
+    # The agent's own sound is muted on the customer's side: no double voice (the SDK's call
+    # link turns the call's sound off, whatever the page does with its element).
     await expect(by_testid(customer.page, "remote-video")).to_have_js_property("muted", True)
+    await customer.page.wait_for_function(CALL_SOUND % "false")
     await customer.expect_state("avatar-state", "live")
     await agent.expect_state("avatar-state", "live")
     await asyncio.sleep(1.5)
@@ -105,5 +113,6 @@ async def test_as_agent_the_customer_hears_the_agent_through_the_avatar(voiced_b
     # Back to "beside": the agent's own voice is heard again, the avatar speaks for itself.
     await by_testid(agent.page, "avatar-mode").select_option("beside")
     await expect(by_testid(customer.page, "remote-video")).to_have_js_property("muted", False)
+    await customer.page.wait_for_function(CALL_SOUND % "true")
     await customer.expect_state("call-state", "connected")
     await hang_up(customer, agent)

@@ -19,6 +19,7 @@ export class CallLink extends Emitter {
   _disconnectTimer = 0;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
   _waitingTracks = null; // the polite side's tracks, added when the first offer comes
+  _agentVoice = false; // the avatar speaks with the agent's voice ("as-agent")
 
   static EVENTS = ['state', 'track'];
 
@@ -36,6 +37,7 @@ export class CallLink extends Emitter {
     this._pc = pc;
     const remote = new MediaStream();
     pc.ontrack = ({ track }) => {
+      if (track.kind === 'audio' && this._agentVoice) track.enabled = false;
       remote.addTrack(track);
       this.emit('track', remote);
     };
@@ -74,6 +76,13 @@ export class CallLink extends Emitter {
     };
     // Fresh TURN credentials (the session asks for them before they expire) for the next
     // gathering: an ICE restart late in a long call still finds a relay.
+    // "as-agent": the customer hears the agent through the avatar, so not also through the
+    // call (no double voice); the agent's page keeps hearing the customer.
+    this._offs.push(session.on('avatar-view', (msg) => {
+      if (msg.call_id !== callId || session.role !== 'customer') return;
+      this._agentVoice = msg.voice === 'agent';
+      this.setRemoteAudioEnabled(!this._agentVoice);
+    }));
     const follow = () => this.setIceServers(session.iceServers.call);
     this._offs.push(session.on('welcome', follow), session.on('ice-servers', follow));
     this._offs.push(session.on('call-signal', (msg) => {

@@ -103,6 +103,10 @@ export class Session extends Emitter<SessionEvents> {
   constructor(options?: SessionOptions);
   readonly resumeToken: string | null;
   readonly connected: boolean;
+  /** "customer" or "agent", once the server has said (welcome) */
+  readonly role: 'customer' | 'agent' | null;
+  /** the ICE servers of each link now (the same object, kept current) */
+  readonly iceServers: { call: RTCIceServer[]; avatar: RTCIceServer[]; relayOnly: boolean };
   /** Resolves on the first open; rejects with an SdkError if the server refuses. */
   connect(): Promise<void>;
   /** Send now, or once the connection is back; false only if the outbox is full. */

@@ -42,6 +42,7 @@ export class Session extends Emitter {
   _ended = false; // "closed" was emitted
   _closing = null; // why close() was called
   _ice = { call: [], avatar: [], relayOnly: false };
+  _role = null;
   _iceTimer = 0;
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
@@ -60,6 +61,8 @@ export class Session extends Emitter {
   /** The token that lets this tab take its call back after a cut or a reload. */
   get resumeToken() { return this._resume; }
   get connected() { return this._ws?.readyState === WebSocket.OPEN; }
+  /** "customer" or "agent", once the server has said (welcome). */
+  get role() { return this._role; }
   /** The ICE servers of each link now ({call, avatar, relayOnly}; the same object, kept
    *  current from "welcome" and "ice-servers"). */
   get iceServers() { return this._ice; }
@@ -205,6 +208,7 @@ export class Session extends Emitter {
           this.close('protocol_mismatch');
           return;
         }
+        this._role = msg.role ?? null;
         this._ice.relayOnly = Boolean(msg.relay_only);
         this._setIce(msg.ice_servers_call, msg.ice_servers_avatar, msg.ice_refresh_in);
         this.emit('welcome', msg);
