@@ -23,12 +23,27 @@ if [ "$want_test" = 1 ]; then
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
 fi
-if [ "${#packages[@]}" -gt 0 ]; then
+# Firefox ESR beside Chromium: Debian's package (Ubuntu has none; its Firefox tests are skipped,
+# and .venv/.no-firefox-esr stops asking apt each time).
+want_firefox=0
+if [ "$want_test" = 1 ] && ! command -v firefox-esr >/dev/null && [ ! -f .venv/.no-firefox-esr ]; then
+  want_firefox=1
+fi
+if [ "${#packages[@]}" -gt 0 ] || [ "$want_firefox" = 1 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "setup: installing system packages: ${packages[*]} (a minute or two, once)"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  if [ "$want_firefox" = 1 ]; then
+    if apt-cache show firefox-esr >/dev/null 2>&1; then
+      packages+=(firefox-esr)
+    elif [ -d .venv ]; then
+      touch .venv/.no-firefox-esr
+    fi
+  fi
+  if [ "${#packages[@]}" -gt 0 ]; then
+    echo "setup: installing system packages: ${packages[*]} (a minute or two, once)"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+  fi
 fi
 
 python3 - <<'PY'

@@ -3,12 +3,14 @@ by ``vite preview`` in front of a real server, in Chromium: a customer of the Vu
 the avatar, an agent of the shipped console takes the call, call and avatar run together, the
 agent ends it and the avatar says its conclusion. Once with the SDK's objects in ``data()``
 (Options API), once in ``ref()`` (Composition API, where the avatar's element is also re-rendered
-mid-call and the avatar follows it)."""
+mid-call and the avatar follows it); and the Options API one in Firefox
+(``tests/js/firefox.mjs``)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -26,9 +28,11 @@ from avatarcall.testing.browser import (
     new_person,
     unexpected,
 )
+from avatarcall.testing.firefox import assert_whole_flow, firefox
+from avatarcall.testing.node import installed, npm
 from avatarcall.testing.server import Server, free_port, start_server
 
-pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.browser
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "vue"
 
@@ -43,12 +47,6 @@ SHOWN = """async (testid) => {
 }"""
 
 
-def _npm(*args: str) -> None:
-    done = subprocess.run(["npm", *args], cwd=EXAMPLE, capture_output=True, text=True,
-                          timeout=600, check=False)
-    assert done.returncode == 0, f"npm {' '.join(args)}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server(tmp_path_factory.mktemp("vue"))
@@ -61,10 +59,8 @@ def app(server: Server) -> Iterator[str]:
     """The example, installed from its lock file, built, and served by ``vite preview``."""
     if shutil.which("npm") is None:
         pytest.skip("npm is not installed (scripts/setup.sh --test installs it)")
-    lock, installed = EXAMPLE / "package-lock.json", EXAMPLE / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        _npm("ci", "--no-audit", "--no-fund")
-    _npm("run", "build")
+    installed(EXAMPLE)
+    npm(EXAMPLE, "run", "build")
     port = free_port()
     process = subprocess.Popen(
         ["npx", "vite", "preview", "--host", "127.0.0.1", "--port", str(port), "--strictPort"],
@@ -79,10 +75,11 @@ def app(server: Server) -> Iterator[str]:
             assert process.poll() is None and time.monotonic() < deadline, "vite preview did not start"
             time.sleep(0.2)
     yield f"http://127.0.0.1:{port}"
-    process.terminate()
+    os.killpg(process.pid, signal.SIGTERM)  # npx and the vite it started
     process.wait(10)
 
 
+@pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("api", ["options", "composition"])
 async def test_the_vue_example_runs_the_call_and_the_avatar_together(
         browser, server: Server, app: str, api: str, tmp_path: Path) -> None:
@@ -117,3 +114,7 @@ async def test_the_vue_example_runs_the_call_and_the_avatar_together(
     assert not unexpected(customer) and not unexpected(agent)
     await customer.close()
     await agent.close()
+
+
+def test_the_vue_example_in_firefox(server: Server, app: str) -> None:
+    assert_whole_flow(firefox("vue", server.url, app))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import avatarcall
+from avatarcall.testing.node import installed
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "src" / "avatarcall" / "static" / "sdk"
@@ -35,10 +36,7 @@ def test_the_sdk_passes_its_node_tests() -> None:
 
 
 def test_a_typescript_consumer_type_checks_against_the_package() -> None:
-    lock = CONSUMER / "package-lock.json"
-    installed = CONSUMER / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        run("npm", "ci", "--no-audit", "--no-fund", cwd=CONSUMER)
+    installed(CONSUMER)
     run("node", "node_modules/typescript/bin/tsc", "-p", "tsconfig.json", cwd=CONSUMER)
 
 
