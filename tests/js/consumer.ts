@@ -1,6 +1,6 @@
 // What an integrator writes against the package: it must type-check as it stands, and the
 // mistakes below must not (each `@ts-expect-error` fails the check if it stops being one).
-import { AvatarSlot, PROTOCOL, SdkError, Session, Telemetry, type AvatarState } from '@avatarcall/sdk';
+import { AvatarSlot, Call, PROTOCOL, SdkError, Session, Telemetry, type AvatarState, type CallState } from '@avatarcall/sdk';
 
 const session = new Session({ url: 'wss://calls.example.com/ws', token: 'a-customer-token' });
 const slot = new AvatarSlot(session);
@@ -49,3 +49,8 @@ const wrong: AvatarState = 'playing';
 console.log(wrong);
 // @ts-expect-error: the options are camelCase
 new Session({ resume_token: 'x' });
+
+const call = new Call(session, { localStream: null });
+call.on('state', (state: CallState) => console.log(state));
+call.on('stream', (media: MediaStream) => console.log(media.id));
+call.dispose();

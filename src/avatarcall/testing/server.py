@@ -82,7 +82,8 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
     process = subprocess.Popen(command, env=environment, stdout=log.open("wb"),
                                stderr=subprocess.STDOUT)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # A busy machine (browsers, other servers) can take a while to start one: 60 s.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
@@ -95,4 +96,4 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError("server did not start in 30 s")
+    raise RuntimeError("server did not start in 60 s")

@@ -47,7 +47,7 @@ async function openConsole(name) {
   const session = new Session({ resume: sessionStorage.getItem(RESUME_KEY) ?? undefined });
   const call = new CallView(session, {
     remoteVideo: $('remote'), stateEl: byTestId('call-state'), errorEl: $('call-error'),
-    retryButton: $('call-retry'),
+    retryButton: $('call-retry'), localStream,
   });
   const telemetry = new Telemetry(session);
   call.onLink = (link) => telemetry.watchCallLink(link);
@@ -107,7 +107,6 @@ async function openConsole(name) {
     session.send({ type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value });
   };
 
-  const ice = session.iceServers; // kept current by the session, followed by both links
   session.on('welcome', (msg) => {
     // Back after a cut with no call to resume: whatever call this page showed is over.
     if (!msg.call && callId) {
@@ -147,10 +146,6 @@ async function openConsole(name) {
     note('end-reason', null);
     note('agent-note', null);
     if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);
-    call.start({
-      callId, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly, localStream,
-      rejoin: msg.call.state !== 'connecting',
-    });
   });
   session.on('call-state', (msg) => {
     if (msg.call_id === callId && msg.state === 'ended') {

@@ -1,7 +1,8 @@
-// Binds one call to a page: the call link, the remote video, the call-state text, and the call's
-// deadline (not up in 30 s -> a clear error with a retry button, never an endless spinner).
-// Shared by the customer page and the agent console; only renders state it is given.
-import { CallLink } from '../sdk/index.js';
+// Binds one call to a page: the SDK's Call (its link opened, reopened and closed as the server
+// says), the remote video, the call-state text, and the call's deadline (not up in 30 s -> a
+// clear error with a retry button, never an endless spinner). Shared by the customer page and
+// the agent console; only renders state it is given.
+import { Call } from '../sdk/index.js';
 import { showState, t } from './i18n.js';
 
 const CONNECT_DEADLINE_MS = 30000;
@@ -10,37 +11,36 @@ const CONNECT_DEADLINE_MS = 30000;
 export const OVERLAY_LOOPS = { idle: '/avatar/loops/idle.webm', talking: '/avatar/loops/talking.webm' };
 
 export class CallView {
-  #session;
+  #call;
   #remoteVideo;
   #stateEl;
   #errorEl;
-  #link = null;
-  #options = null;
   #statsTimer = 0;
   #deadline = 0;
   onChange = () => {};
   onLink = () => {};
 
-  constructor(session, { remoteVideo, stateEl, errorEl = null, retryButton = null }) {
-    this.#session = session;
+  constructor(session, { remoteVideo, stateEl, errorEl = null, retryButton = null, localStream = null }) {
+    this.#call = new Call(session, { localStream });
     this.#remoteVideo = remoteVideo;
     this.#stateEl = stateEl;
     this.#errorEl = errorEl;
-    session.on('call-state', (msg) => {
-      if (msg.call_id !== this.callId) return;
-      if (msg.state === 'ended') this.end(msg.reason);
+    this.#call.on('link', (link) => {
+      this.onLink(link);
+      clearInterval(this.#statsTimer);
+      this.#statsTimer = setInterval(() => this.#probe(link), 1000);
     });
-    // The other person came back on a new link (a reload): start ours afresh too.
-    session.on('call-rejoin', (msg) => {
-      if (msg.call_id === this.callId && this.#options) {
-        this.#open({ ...this.#options, iceServers: session.iceServers.call, rejoin: false });
-      }
+    this.#call.on('stream', (stream) => {
+      this.#remoteVideo.srcObject = stream;
+      this.#remoteVideo.hidden = false;
+      this.#remoteVideo.play().catch(() => {});
     });
+    this.#call.on('state', (state) => (state === 'ended' ? this.#ended() : this.show(state)));
     if (retryButton) retryButton.onclick = () => this.retry();
   }
 
-  get link() { return this.#link; }
-  get callId() { return this.#options?.callId ?? null; }
+  get link() { return this.#call.link; }
+  get callId() { return this.#call.callId; }
 
   show(state) {
     showState(this.#stateEl, 'call', state);
@@ -49,37 +49,9 @@ export class CallView {
     this.onChange(state);
   }
 
-  /** Open the call link; ``rejoin`` when the call was already on (this page is new to it). */
-  start({ callId, polite, iceServers, relayOnly = false, localStream, rejoin = false }) {
-    if (this.#link && this.callId === callId) return;
-    this.#open({ callId, polite, iceServers, relayOnly, localStream });
-    if (rejoin) this.#session.send({ type: 'call.rejoin', call_id: callId });
-  }
-
-  #open(options) {
-    this.#link?.close();
-    this.#options = options;
-    this.show(options.rejoin === false ? 'reconnecting' : 'connecting');
-    const link = new CallLink(this.#session, options);
-    this.#link = link;
-    this.onLink(link);
-    link.on('track', (stream) => {
-      this.#remoteVideo.srcObject = stream;
-      this.#remoteVideo.hidden = false;
-      this.#remoteVideo.play().catch(() => {});
-    });
-    clearInterval(this.#statsTimer);
-    this.#statsTimer = setInterval(() => this.#probe(link), 1000);
-    link.on('state', (state) => {
-      if (this.#link !== link) return;
-      if (state === 'connected') this.show('connected');
-      else if (state === 'disconnected' || state === 'failed') this.show('reconnecting');
-    });
-  }
-
   retry() {
     this.#hideError();
-    this.#link?.restartIce();
+    this.#call.restartIce();
     this.#arm();
   }
 
@@ -107,7 +79,7 @@ export class CallView {
   // Writes what the call link decodes onto the video element (data-frames-decoded), so anyone
   // inspecting the page (and the tests) can see that media really flows.
   async #probe(link) {
-    if (this.#link !== link) return;
+    if (this.#call.link !== link) return;
     const stats = await link.peerConnection.getStats();
     for (const report of stats.values()) {
       if (report.type === 'inbound-rtp' && report.kind === 'video') {
@@ -116,11 +88,14 @@ export class CallView {
     }
   }
 
+  /** The call is over for this page (also when it ended before an agent took it). */
   end() {
+    if (this.#call.state === 'ended') this.#ended();
+    else this.#call.end(); // -> "ended"
+  }
+
+  #ended() {
     clearInterval(this.#statsTimer);
-    this.#disarm();
-    this.#link?.close();
-    this.#link = null;
     this.#remoteVideo.srcObject = null;
     this.#remoteVideo.hidden = true;
     this.show('ended');

@@ -137,7 +137,7 @@ async function startCall(savedTicket = null) {
   const session = new Session({ token: ticket.token });
   const call = new CallView(session, {
     remoteVideo: $('remote'), stateEl: byTestId('call-state'), errorEl: $('call-error'),
-    retryButton: $('call-retry'),
+    retryButton: $('call-retry'), localStream,
   });
   const telemetry = new Telemetry(session);
   call.onLink = (callLink) => telemetry.watchCallLink(callLink);
@@ -174,7 +174,6 @@ async function startCall(savedTicket = null) {
     $('remote').muted = voice === 'agent';
     layout();
   });
-  const ice = session.iceServers; // kept current by the session, followed by both links
   session.on('welcome', (msg) => {
     if (msg.assistant) {
       $('assistant-name').textContent = msg.assistant.name ?? '';
@@ -194,12 +193,6 @@ async function startCall(savedTicket = null) {
     $('captions').hidden = false;
     clearTimeout(captionTimer);
     captionTimer = setTimeout(() => { $('captions').hidden = true; }, 2500 + 70 * text.length);
-  });
-  session.on('call-started', (msg) => {
-    call.start({
-      callId: msg.call.call_id, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly,
-      localStream, rejoin: msg.call.state !== 'connecting',
-    });
   });
   const finish = (text) => {
     forgetCall();

@@ -116,6 +116,31 @@ export class Session extends Emitter<SessionEvents> {
   requestAvatarAnswer(callId: string, epoch: number, sdp: string): Promise<string>;
 }
 
+export type CallState = 'waiting' | 'connecting' | 'connected' | 'reconnecting' | 'ended';
+
+export interface CallEvents {
+  'state': CallState;
+  /** a new link to the other person (the call started, or one side came back) */
+  'link': CallLink;
+  /** the other person's media */
+  'stream': MediaStream;
+}
+
+/** This page's part in a call, wired to the session: its link opened when the call starts,
+ *  again when the other side comes back (call.rejoin), closed when the call ends. */
+export class Call extends Emitter<CallEvents> {
+  static EVENTS: Array<keyof CallEvents>;
+  constructor(session: Session, options?: { localStream?: MediaStream | null });
+  readonly state: CallState;
+  readonly link: CallLink | null;
+  readonly stream: MediaStream | null;
+  readonly callId: string | null;
+  setLocalStream(stream: MediaStream | null): void;
+  restartIce(): void;
+  /** The call is over for this page. */
+  end(): void;
+}
+
 export interface CallLinkOptions {
   callId: string;
   polite: boolean;
