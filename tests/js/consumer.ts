@@ -8,8 +8,8 @@ const telemetry = new Telemetry(session);
 
 const stop = session.on('welcome', (welcome) => {
   const version: number = welcome.protocol;
-  const servers: RTCIceServer[] = welcome.ice_servers_avatar;
-  slot.setIceServers(servers, welcome.relay_only);
+  const servers: RTCIceServer[] = welcome.iceServersAvatar;
+  slot.setIceServers(servers, welcome.relayOnly);
   console.log(version === PROTOCOL, welcome.assistant?.name);
 });
 session.on('closed', ({ code, reason }) => console.log(code, reason));
@@ -54,3 +54,4 @@ const call = new Call(session, { localStream: null });
 call.on('state', (state: CallState) => console.log(state));
 call.on('stream', (media: MediaStream) => console.log(media.id));
 call.dispose();
+session.send({ type: 'call.end', callId: 'call-1' });

@@ -175,3 +175,22 @@ test('the session keeps both links\' ICE servers current and asks for fresh ones
   assert.equal(ice.call[0].username, 'c');
   session.dispose(); // and its refresh timer with it
 });
+
+test('one naming convention: camelCase in and out, snake_case on the wire', async () => {
+  const session = new Session({ url: 'ws://example.test/ws' });
+  const connected = session.connect();
+  latest().opens();
+  await connected;
+  const heard = [];
+  session.on('queue-position', (msg) => heard.push(msg));
+  latest().says({ type: 'queue.position', call_id: 'c1', position: 2, agents_online: 1, estimated_wait: 90 });
+  assert.deepEqual(heard, [{ type: 'queue.position', callId: 'c1', position: 2, agentsOnline: 1, estimatedWait: 90 }]);
+  const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+  session.send({ type: 'call.signal', callId: 'c1', candidate });
+  session.send({ type: 'telemetry', callId: 'c1', sentAt: 5, events: [{ at: 1, link: 'call', kind: 'connected', elapsedMs: 80 }] });
+  const [signal, telemetry] = latest().sent.slice(-2);
+  assert.deepEqual(signal, { type: 'call.signal', call_id: 'c1', candidate }); // WebRTC's own, as is
+  assert.deepEqual(telemetry.events[0], { at: 1, link: 'call', kind: 'connected', elapsed_ms: 80 });
+  assert.equal(telemetry.sent_at, 5);
+  session.dispose();
+});

@@ -72,13 +72,18 @@ def _server_models() -> dict[str, type[m.BaseModel]]:
     return {model.model_fields["type"].default: model for model in m.ServerMessage.__args__}
 
 
+def _wire(name: str) -> str:
+    """The SDK's camelCase name of a field as the wire has it (session.js translates)."""
+    return re.sub(r"[A-Z]", lambda c: "_" + c.group().lower(), name)
+
+
 def _sends() -> list[tuple[str, str, set[str]]]:
-    """Every message literal the SDK and pages send: (file, type, its keys)."""
+    """Every message literal the SDK and pages send: (file, type, its keys on the wire)."""
     found = []
     for path in JS:
         for body in re.findall(r"send\(\{\s*(type:[^}]*)\}\)", path.read_text(), re.DOTALL):
             kind = re.match(r"type:\s*'([^']+)'", body)
-            keys = set(re.findall(r"(?:^|,)\s*(\w+)\s*(?=[:,]|$)", body)) - {"type"}
+            keys = {_wire(k) for k in re.findall(r"(?:^|,)\s*(\w+)\s*(?=[:,]|$)", body)} - {"type"}
             if kind:
                 found.append((path.name, kind.group(1), keys))
     return found
@@ -98,5 +103,5 @@ def test_every_message_the_sdk_handles_is_one_the_server_sends() -> None:
     session = (SRC / "static" / "sdk" / "session.js").read_text()
     handled = set(re.findall(r"case '([a-z.]+)':", session))
     assert handled and handled <= set(_server_models())
-    for field in set(re.findall(r"msg\.(\w+)", session)) - {"type"}:
+    for field in {_wire(f) for f in re.findall(r"msg\.(\w+)", session)} - {"type"}:
         assert any(field in model.model_fields for model in _server_models().values()), field

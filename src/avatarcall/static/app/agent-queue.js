@@ -25,7 +25,7 @@ export class QueueList {
     this.count.textContent = String(items.total ?? items.length);
     this.empty.hidden = items.length > 0;
     this.#tick();
-    const ids = new Set(items.map((item) => item.call_id));
+    const ids = new Set(items.map((item) => item.callId));
     const joined = this.#seen !== null && [...ids].some((id) => !this.#seen.has(id));
     this.#seen = ids;
     if (joined && this.notify.checked) this.#chime();
@@ -34,7 +34,7 @@ export class QueueList {
   #entry(item) {
     const li = document.createElement('li');
     li.setAttribute('data-testid', 'queue-item');
-    li.dataset.callId = item.call_id;
+    li.dataset.callId = item.callId;
     li.dataset.connected = String(item.connected !== false);
     const who = document.createElement('span');
     who.className = 'who';
@@ -43,12 +43,12 @@ export class QueueList {
     who.textContent = `${name} · ${item.language.toUpperCase()}`;
     const waited = document.createElement('span');
     waited.className = 'waited';
-    waited.dataset.since = String(item.waiting_since);
+    waited.dataset.since = String(item.waitingSince);
     const button = document.createElement('button');
     button.className = 'primary';
     button.setAttribute('data-testid', 'accept-call');
     button.textContent = t('accept');
-    button.onclick = () => this.onAccept(item.call_id);
+    button.onclick = () => this.onAccept(item.callId);
     li.append(who, waited, button);
     if (item.topic) {
       const topic = document.createElement('span');

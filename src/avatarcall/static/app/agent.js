@@ -104,7 +104,7 @@ async function openConsole(name) {
   // The avatar plan chosen before taking a call applies from its first second.
   queue.onAccept = (id) => {
     note('queue-note', null);
-    session.send({ type: 'call.accept', call_id: id, during: $('mode').value, after: $('after').value });
+    session.send({ type: 'call.accept', callId: id, during: $('mode').value, after: $('after').value });
   };
 
   session.on('welcome', (msg) => {
@@ -116,7 +116,7 @@ async function openConsole(name) {
     }
   });
   session.on('queue', (items) => queue.show(items));
-  session.on('conversation-history', ({ call_id: id, items }) => {
+  session.on('conversation-history', ({ callId: id, items }) => {
     if (id !== callId) return;
     $('handover-items').replaceChildren(...items.map(({ role, text, open }) => {
       const li = document.createElement('li');
@@ -133,10 +133,10 @@ async function openConsole(name) {
     $('handover').hidden = items.length === 0;
   });
   session.on('call-started', (msg) => {
-    if (msg.call.call_id !== callId) $('handover').hidden = true;
+    if (msg.call.callId !== callId) $('handover').hidden = true;
     clearTimeout(goodbye);
     goodbye = null;
-    callId = msg.call.call_id;
+    callId = msg.call.callId;
     telemetry.setCall(callId);
     $('mode').value = msg.call.during;
     $('after').value = msg.call.after;
@@ -148,7 +148,7 @@ async function openConsole(name) {
     if (msg.resume) sessionStorage.setItem(RESUME_KEY, msg.resume);
   });
   session.on('call-state', (msg) => {
-    if (msg.call_id === callId && msg.state === 'ended') {
+    if (msg.callId === callId && msg.state === 'ended') {
       callId = null;
       sessionStorage.removeItem(RESUME_KEY);
       const reason = msg.reason && t(`reason.${msg.reason}`) !== `reason.${msg.reason}`
@@ -172,7 +172,7 @@ async function openConsole(name) {
   const plan = () => {
     refreshSay();
     if (callId) {
-      session.send({ type: 'avatar.plan.set', call_id: callId, during: $('mode').value, after: $('after').value });
+      session.send({ type: 'avatar.plan.set', callId, during: $('mode').value, after: $('after').value });
     }
   };
   $('mode').onchange = plan;
@@ -182,12 +182,12 @@ async function openConsole(name) {
     ev.preventDefault();
     const text = $('say').value.trim();
     if (!callId || !text || text.length > SAY_MAX) return;
-    session.send({ type: 'avatar.say', call_id: callId, text, language: $('say-language').value });
+    session.send({ type: 'avatar.say', callId, text, language: $('say-language').value });
     $('say').value = '';
     refreshSay();
   };
-  $('restart').onclick = () => callId && session.send({ type: 'avatar.restart', call_id: callId });
-  $('end').onclick = () => callId && session.send({ type: 'call.end', call_id: callId });
+  $('restart').onclick = () => callId && session.send({ type: 'avatar.restart', callId });
+  $('end').onclick = () => callId && session.send({ type: 'call.end', callId });
   call.show('waiting');
   await session.connect();
 }

@@ -92,11 +92,11 @@ function queueNotice(msg) {
     return;
   }
   const parts = [];
-  if (msg.agents_online === 0) parts.push(t('no_agents'));
+  if (msg.agentsOnline === 0) parts.push(t('no_agents'));
   else {
     parts.push(msg.position <= 1 ? t('position_first') : t('position', { n: msg.position }));
-    if (msg.estimated_wait != null) {
-      const minutes = Math.round(msg.estimated_wait / 60);
+    if (msg.estimatedWait != null) {
+      const minutes = Math.round(msg.estimatedWait / 60);
       parts.push(minutes < 1 ? t('wait_soon') : t('wait', { m: minutes }));
     }
   }
@@ -217,7 +217,7 @@ async function startCall(savedTicket = null) {
   });
   const conversation = new ConversationPanel(
     { list: $('conversation-items'), form: $('ask-form'), input: $('ask'), quick: $('quick-replies') },
-    (text) => session.send({ type: 'assistant.ask', call_id: ticket.call_id, text }),
+    (text) => session.send({ type: 'assistant.ask', callId: ticket.call_id, text }),
   );
   $('conversation').hidden = false;
   const listen = (on) => {
@@ -235,13 +235,13 @@ async function startCall(savedTicket = null) {
     if (msg.request === 'assistant.ask') conversation.note(errorText(msg));
     else console.warn('[avatarcall]', msg.code, msg.message);
   });
-  $('hangup').onclick = () => session.send({ type: 'call.end', call_id: ticket.call_id });
+  $('hangup').onclick = () => session.send({ type: 'call.end', callId: ticket.call_id });
   bindMediaToggles(localStream, $('mute'), $('camera'), (on) => {
     body.dataset.camera = on ? 'on' : 'off';
   });
   for (const star of document.querySelectorAll('[data-stars]')) {
     star.onclick = () => {
-      session.send({ type: 'call.rate', call_id: ticket.call_id, stars: Number(star.dataset.stars) });
+      session.send({ type: 'call.rate', callId: ticket.call_id, stars: Number(star.dataset.stars) });
       for (const other of document.querySelectorAll('[data-stars]')) {
         other.classList.toggle('chosen', other === star);
       }

@@ -62,7 +62,7 @@ export class AvatarLink extends Emitter {
     };
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
-      this._session.send({ type: 'link.state', call_id: this._callId, link: 'avatar', state });
+      this._session.send({ type: 'link.state', callId: this._callId, link: 'avatar', state });
       this.emit('state', state);
     };
     pc.addTransceiver('video', { direction: 'recvonly' });

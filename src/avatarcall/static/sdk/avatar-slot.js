@@ -107,7 +107,7 @@ export class AvatarSlot extends Emitter {
 
   /** Turn the slot off on this page (its link closes) until the server shows another view. */
   off() {
-    this._onView({ call_id: this._callId, view: 'off', epoch: this._epoch, voice: this._voice });
+    this._onView({ callId: this._callId, view: 'off', epoch: this._epoch, voice: this._voice });
   }
 
   /** After the browser refused to play the avatar's voice ("needs-interaction"): call from a
@@ -146,7 +146,7 @@ export class AvatarSlot extends Emitter {
     this.emit('state', { state, ...extra });
   }
 
-  _onView({ call_id: callId, view, epoch, voice = 'tts' }) {
+  _onView({ callId, view, epoch, voice = 'tts' }) {
     this._callId = callId;
     // A page that lends its voice needs a new link when that changes; a listener does not.
     const sameVoice = !this._voiceTrack || voice === this._voice;

@@ -57,7 +57,7 @@ export class CallLink extends Emitter {
     };
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
-      this._session.send({ type: 'link.state', call_id: callId, link: 'call', state });
+      this._session.send({ type: 'link.state', callId, link: 'call', state });
       clearTimeout(this._disconnectTimer);
       if (state === 'failed') this.restartIce();
       if (state === 'disconnected' || state === 'failed') {
@@ -79,14 +79,14 @@ export class CallLink extends Emitter {
     // "as-agent": the customer hears the agent through the avatar, so not also through the
     // call (no double voice); the agent's page keeps hearing the customer.
     this._offs.push(session.on('avatar-view', (msg) => {
-      if (msg.call_id !== callId || session.role !== 'customer') return;
+      if (msg.callId !== callId || session.role !== 'customer') return;
       this._agentVoice = msg.voice === 'agent';
       this.setRemoteAudioEnabled(!this._agentVoice);
     }));
     const follow = () => this.setIceServers(session.iceServers.call);
     this._offs.push(session.on('welcome', follow), session.on('ice-servers', follow));
     this._offs.push(session.on('call-signal', (msg) => {
-      if (msg.call_id !== callId) return;
+      if (msg.callId !== callId) return;
       // Apply signals one after another, in arrival order.
       this._signals = this._signals.then(() => this._onSignal(msg)).catch((err) =>
         console.error('[avatarcall] call signal failed', err));
@@ -137,7 +137,7 @@ export class CallLink extends Emitter {
   }
 
   _signal(payload) {
-    this._session.send({ type: 'call.signal', call_id: this._callId, ...payload });
+    this._session.send({ type: 'call.signal', callId: this._callId, ...payload });
   }
 
   async _onSignal({ description, candidate }) {

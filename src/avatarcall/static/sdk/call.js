@@ -26,10 +26,10 @@ export class Call extends Emitter {
     this._offs.push(
       session.on('call-started', (msg) => this._onStarted(msg)),
       session.on('call-rejoin', (msg) => {
-        if (msg.call_id === this.callId && this._started && this._link) this._open(this._started, 'reconnecting');
+        if (msg.callId === this.callId && this._started && this._link) this._open(this._started, 'reconnecting');
       }),
       session.on('call-state', (msg) => {
-        if (msg.call_id === this.callId && msg.state === 'ended') this.end();
+        if (msg.callId === this.callId && msg.state === 'ended') this.end();
       }),
     );
   }
@@ -38,7 +38,7 @@ export class Call extends Emitter {
   get link() { return this._link; }
   /** The other person's media while the call is on, else null. */
   get stream() { return this._stream; }
-  get callId() { return this._started?.call.call_id ?? null; }
+  get callId() { return this._started?.call.callId ?? null; }
 
   /** Camera and microphone for the next link (before the call starts, typically). */
   setLocalStream(stream) { this._localStream = stream; }
@@ -63,12 +63,12 @@ export class Call extends Emitter {
   }
 
   _onStarted(msg) {
-    const callId = msg.call.call_id;
+    const callId = msg.call.callId;
     if (this._link && this.callId === callId) return; // told again after a cut: the link is up
     this._open(msg, 'connecting');
     // A page new to a call already on (a reload, a second start) asks the other side to
     // start their link afresh too.
-    if (msg.call.state !== 'connecting') this._session.send({ type: 'call.rejoin', call_id: callId });
+    if (msg.call.state !== 'connecting') this._session.send({ type: 'call.rejoin', callId });
   }
 
   _open(msg, state) {
@@ -76,7 +76,7 @@ export class Call extends Emitter {
     this._started = msg;
     const ice = this._session.iceServers;
     const link = new CallLink(this._session, {
-      callId: msg.call.call_id, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly,
+      callId: msg.call.callId, polite: msg.polite, iceServers: ice.call, relayOnly: ice.relayOnly,
       localStream: this._localStream,
     });
     this._link = link;

@@ -44,6 +44,32 @@ export class Emitter {
   }
 }
 
+// One naming convention for everything the SDK takes and gives: camelCase (options, event
+// payloads, the messages given to send()). The wire speaks snake_case; the session translates
+// at the socket. WebRTC's own objects (an offer's description, an ICE candidate) cross as they
+// are.
+const AS_IS = new Set(['description', 'candidate']);
+
+function recase(value, key) {
+  if (Array.isArray(value)) return value.map((item) => recase(item, key));
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [name, inner] of Object.entries(value)) {
+    out[key(name)] = AS_IS.has(name) ? inner : recase(inner, key);
+  }
+  return out;
+}
+
+/** A wire message (snake_case keys, at any depth) as the SDK hands it out (camelCase). */
+export function fromWire(message) {
+  return recase(message, (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase()));
+}
+
+/** A message given to the SDK (camelCase) as the wire has it (snake_case). */
+export function toWire(message) {
+  return recase(message, (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+}
+
 export class SdkError extends Error {
   constructor(code, message, retryable = false) {
     super(message);

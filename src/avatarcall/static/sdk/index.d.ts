@@ -1,7 +1,8 @@
 // Types of the avatarcall browser SDK (the JavaScript beside this file is the SDK itself).
 //
-// Conventions: event names are kebab-case; options and SDK properties camelCase; event payloads
-// that are the server's messages keep their wire fields (snake_case), as the server sends them.
+// One convention: event names are kebab-case (as DOM events); everything else the SDK takes and
+// gives is camelCase — options, properties, event payloads and the messages given to send().
+// The wire speaks snake_case; the session translates at the socket.
 
 /** The signaling protocol this SDK speaks (the server says its own in "welcome"). */
 export const PROTOCOL: number;
@@ -25,10 +26,10 @@ export class Emitter<Events extends object> {
   dispose(): void;
 }
 
-/** A server message as it arrives (snake_case fields). */
+/** A message of the signaling protocol, as the SDK hands it out and takes it (camelCase). */
 export interface WireMessage {
   type: string;
-  call_id?: string;
+  callId?: string;
   [field: string]: unknown;
 }
 
@@ -45,11 +46,11 @@ export interface Welcome extends WireMessage {
   role: 'customer' | 'agent';
   name: string;
   assistant?: AssistantInfo | null;
-  call?: { call_id: string; state: string; [field: string]: unknown } | null;
-  ice_servers_call: RTCIceServer[];
-  ice_servers_avatar: RTCIceServer[];
-  ice_refresh_in?: number | null;
-  relay_only: boolean;
+  call?: { callId: string; state: string; [field: string]: unknown } | null;
+  iceServersCall: RTCIceServer[];
+  iceServersAvatar: RTCIceServer[];
+  iceRefreshIn?: number | null;
+  relayOnly: boolean;
 }
 
 export interface ErrorMessage extends WireMessage {
@@ -75,12 +76,12 @@ export interface SessionEvents {
   'call-state': WireMessage & { state: string; reason?: string | null };
   'call-signal': WireMessage;
   'call-rejoin': WireMessage;
-  'ice-servers': WireMessage & { call: RTCIceServer[]; avatar: RTCIceServer[]; refresh_in?: number | null };
+  'ice-servers': WireMessage & { call: RTCIceServer[]; avatar: RTCIceServer[]; refreshIn?: number | null };
   'avatar-view': WireMessage & { view: AvatarView; epoch: number; voice?: 'tts' | 'agent' };
   'avatar-answer': WireMessage & { epoch: number; sdp: string };
   'avatar-error': WireMessage & { epoch: number; code: string; message: string };
   'avatar-caption': WireMessage & { text: string };
-  'queue-position': WireMessage;
+  'queue-position': WireMessage & { position: number; agentsOnline: number; estimatedWait?: number | null };
   'conversation-item': WireMessage;
   'conversation-history': WireMessage;
   'error': ErrorMessage;
@@ -109,7 +110,8 @@ export class Session extends Emitter<SessionEvents> {
   readonly iceServers: { call: RTCIceServer[]; avatar: RTCIceServer[]; relayOnly: boolean };
   /** Resolves on the first open; rejects with an SdkError if the server refuses. */
   connect(): Promise<void>;
-  /** Send now, or once the connection is back; false only if the outbox is full. */
+  /** Send now, or once the connection is back; false only if the outbox is full
+   *  (camelCase: ``{ type: 'call.end', callId }``). */
   send(message: WireMessage): boolean;
   /** End for good: "closed" follows, even during a reconnect's wait. */
   close(reason?: string): void;
@@ -254,7 +256,7 @@ export class Telemetry {
   constructor(session: Session);
   setCall(callId: string | null): void;
   record(link: 'call' | 'avatar' | 'signaling' | 'media', kind: string,
-         fields?: { value?: string; elapsed_ms?: number; code?: string }): void;
+         fields?: { value?: string; elapsedMs?: number; code?: string }): void;
   watchCallLink(link: CallLink): void;
   watchAvatarSlot(slot: AvatarSlot): void;
   flush(): void;

@@ -4,7 +4,7 @@
 // It keeps the ICE servers both links use current: fresh TURN credentials are asked for
 // before the ones in hand expire, and the links follow (long calls, ICE restarts).
 // It knows nothing of peer connections or the page.
-import { Emitter, SdkError } from './events.js';
+import { Emitter, SdkError, fromWire, toWire } from './events.js';
 import { BackoffPolicy } from './reconnect.js';
 
 /** The signaling protocol this SDK speaks; the server says its own in "welcome". */
@@ -144,9 +144,10 @@ export class Session extends Emitter {
     ws.onmessage = (ev) => this._receive(ev.data);
   }
 
-  /** Send now, or as soon as the connection is back; false only if the outbox is full. */
+  /** Send now, or as soon as the connection is back; false only if the outbox is full.
+   *  ``message``: camelCase like everything the SDK takes ({type: 'call.end', callId}). */
   send(message) {
-    const text = JSON.stringify(message);
+    const text = JSON.stringify(toWire(message));
     if (this._ws?.readyState === WebSocket.OPEN) {
       this._ws.send(text);
       return true;
@@ -187,17 +188,19 @@ export class Session extends Emitter {
         return;
       }
       this._pending.set(epoch, { resolve, reject });
-      this.send({ type: 'avatar.offer', call_id: callId, epoch, sdp });
+      this.send({ type: 'avatar.offer', callId, epoch, sdp });
     });
   }
 
   _receive(text) {
-    let msg;
+    let wire;
     try {
-      msg = JSON.parse(text);
+      wire = JSON.parse(text);
     } catch {
       return;
     }
+    if (wire === null || typeof wire !== 'object') return;
+    const msg = fromWire(wire);
     if (msg.resume) this._resume = msg.resume;
     switch (msg.type) {
       case 'welcome':
@@ -209,8 +212,8 @@ export class Session extends Emitter {
           return;
         }
         this._role = msg.role ?? null;
-        this._ice.relayOnly = Boolean(msg.relay_only);
-        this._setIce(msg.ice_servers_call, msg.ice_servers_avatar, msg.ice_refresh_in);
+        this._ice.relayOnly = Boolean(msg.relayOnly);
+        this._setIce(msg.iceServersCall, msg.iceServersAvatar, msg.iceRefreshIn);
         this.emit('welcome', msg);
         break;
       case 'queue': // the array as before, and how many wait in all (only the first 200 are listed)
@@ -221,7 +224,7 @@ export class Session extends Emitter {
       case 'call.signal': this.emit('call-signal', msg); break;
       case 'call.rejoin': this.emit('call-rejoin', msg); break;
       case 'ice.servers':
-        this._setIce(msg.call, msg.avatar, msg.refresh_in);
+        this._setIce(msg.call, msg.avatar, msg.refreshIn);
         this.emit('ice-servers', msg);
         break;
       case 'avatar.view': this.emit('avatar-view', msg); break;

@@ -36,11 +36,11 @@ export class Telemetry {
     }
   }
 
-  /** Record one event; ``fields`` may hold value, elapsed_ms, code. */
+  /** Record one event; ``fields`` may hold value, elapsedMs, code. */
   record(link, kind, fields = {}) {
     if (this._buffer.length >= MAX_BUFFER) this._buffer.shift();
     const event = { at: Date.now(), link, kind };
-    for (const key of ['value', 'elapsed_ms', 'code']) {
+    for (const key of ['value', 'elapsedMs', 'code']) {
       if (fields[key] !== undefined && fields[key] !== null) event[key] = fields[key];
     }
     this._buffer.push(event);
@@ -58,9 +58,9 @@ export class Telemetry {
       if (state === 'connected') {
         if (!connectedOnce) {
           connectedOnce = true;
-          this.record('call', 'connected', { elapsed_ms: Math.round(now - started) });
+          this.record('call', 'connected', { elapsedMs: Math.round(now - started) });
         } else if (downSince !== null) {
-          this.record('call', 'recovered', { elapsed_ms: Math.round(now - downSince) });
+          this.record('call', 'recovered', { elapsedMs: Math.round(now - downSince) });
         }
         downSince = null;
       } else {
@@ -81,13 +81,13 @@ export class Telemetry {
       if (state === 'reconnecting' && downSince === null) downSince = now;
       const fields = { code: code ?? undefined };
       if (state === 'live' && downSince !== null) {
-        this.record('avatar', 'recovered', { elapsed_ms: Math.round(now - downSince) });
+        this.record('avatar', 'recovered', { elapsedMs: Math.round(now - downSince) });
         downSince = null;
         startedAt = null;
       }
       // The first frame shown (muted or not: "needs-interaction" waits for a click, not for us).
       if ((state === 'live' || state === 'needs-interaction') && startedAt !== null) {
-        fields.elapsed_ms = Math.round(now - startedAt);
+        fields.elapsedMs = Math.round(now - startedAt);
         startedAt = null;
       }
       this.record('avatar', state, fields);
@@ -98,7 +98,7 @@ export class Telemetry {
     if (!this._callId || this._buffer.length === 0 || !this._session.connected) return;
     while (this._buffer.length) {
       const events = this._buffer.splice(0, 50);
-      this._session.send({ type: 'telemetry', call_id: this._callId, sent_at: Date.now(), events });
+      this._session.send({ type: 'telemetry', callId: this._callId, sentAt: Date.now(), events });
     }
   }
 
@@ -128,10 +128,10 @@ export class Telemetry {
     const avatar = avatarLink?.peerConnection;
     if (avatar && avatar.connectionState === 'connected') {
       const sample = await this._summarise('avatar', avatar);
-      if (avatarLink.videoHoldMs !== null) sample.playout_delay_ms = avatarLink.videoHoldMs;
+      if (avatarLink.videoHoldMs !== null) sample.playoutDelayMs = avatarLink.videoHoldMs;
       stats.push(sample);
     }
-    if (stats.length) this._session.send({ type: 'telemetry', call_id: this._callId, sent_at: Date.now(), stats });
+    if (stats.length) this._session.send({ type: 'telemetry', callId: this._callId, sentAt: Date.now(), stats });
   }
 
   async _summarise(link, pc) {
@@ -147,20 +147,20 @@ export class Telemetry {
         received += s.packetsReceived ?? 0;
         if (s.kind === 'video') {
           if (s.framesPerSecond !== undefined) sample.fps = s.framesPerSecond;
-          sample.frames_decoded = s.framesDecoded ?? 0;
+          sample.framesDecoded = s.framesDecoded ?? 0;
         }
       }
       if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') {
-        if (s.currentRoundTripTime !== undefined) sample.rtt_ms = Math.round(s.currentRoundTripTime * 1000);
+        if (s.currentRoundTripTime !== undefined) sample.rttMs = Math.round(s.currentRoundTripTime * 1000);
         const local = report.get(s.localCandidateId);
-        if (local?.candidateType) sample.candidate_type = local.candidateType;
+        if (local?.candidateType) sample.candidateType = local.candidateType;
       }
     }
     const now = performance.now();
     const last = this._lastBytes.get(link);
-    if (last && now > last.t) sample.bitrate_kbps = Math.max(0, ((bytes - last.bytes) * 8) / (now - last.t));
+    if (last && now > last.t) sample.bitrateKbps = Math.max(0, ((bytes - last.bytes) * 8) / (now - last.t));
     this._lastBytes.set(link, { bytes, t: now });
-    if (received + lost > 0) sample.packet_loss = lost / (received + lost);
+    if (received + lost > 0) sample.packetLoss = lost / (received + lost);
     return sample;
   }
 }
