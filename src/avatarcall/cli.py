@@ -310,6 +310,14 @@ def _bench(args: argparse.Namespace) -> int:
         from avatarcall.bench.lipsync import run as run_lipsync
 
         return run_lipsync(runs=args.runs or 5)
+    if args.what == "network":
+        from avatarcall.bench.network import run as run_network
+        from avatarcall.testing.netlab import unavailable
+
+        if (why := unavailable()) is not None:
+            raise SystemExit(f"avatarcall: 'bench network': {why}")
+
+        return run_network(runs=args.runs or 1, seconds=args.seconds)
     if args.what == "conversation":
         from avatarcall.bench.conversation import run as run_conversation
 
@@ -391,12 +399,14 @@ def main(argv: list[str] | None = None) -> int:
     diagnose.set_defaults(func=_diagnose)
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync", "scale",
-                                        "conversation"])
+                                        "conversation", "network"])
+    bench.add_argument("--seconds", type=float, default=10.0,
+                       help="network: how long each profile is watched per run")
     bench.add_argument("--customers", type=int, default=2000, help="scale: waiting customers")
     bench.add_argument("--nodes", type=int, default=2, help="scale: nodes")
     bench.add_argument("--max-sessions", type=int, default=24, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 "
-                       "(A/V runs), conversation: 20 (questions of each kind)")
+                       "(A/V runs), conversation: 20 (questions of each kind), network: 1")
     bench.add_argument("--chromium", help="the browser to drive (default: /usr/bin/chromium, or "
                        "AVATARCALL_CHROMIUM)")
     bench.set_defaults(func=_bench)

@@ -1,0 +1,70 @@
+"""``avatarcall bench network``: one call whose customer's network is shaped by the lab (good,
+4G, poor), seen from the customer's page: the agent's video and the avatar (frames painted per
+second, freezes, the longest wait between two frames, the avatar's width: its layer) and the
+share of each one's sound the browser had to make up (concealed).
+
+Each profile is held for a few seconds before it is measured (the senders adapt), then watched
+for ``--seconds``, ``--runs`` times; the table gives medians of the runs."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+from pathlib import Path
+
+from avatarcall.testing.media_probe import Seen, watch
+from avatarcall.testing.shaping import PROFILES
+
+SETTLE_SECONDS = 6.0
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _row(name: str, runs: list[dict[str, Seen]]) -> str:
+    call = [r["remote-video"] for r in runs]
+    avatar = [r["avatar-video"] for r in runs]
+
+    def concealed(seen: list[Seen]) -> str:
+        shares = [s.concealed for s in seen if s.concealed is not None]
+        return f"{100 * _median(shares):.1f} %" if shares else "-"
+
+    return (f"| {name} | {_median([s.fps for s in call]):.1f} | {max(s.freezes for s in call)} | "
+            f"{_median([s.longest_gap_s for s in call]) * 1000:.0f} ms | {concealed(call)} | "
+            f"{_median([s.fps for s in avatar]):.1f} | {max(s.freezes for s in avatar)} | "
+            f"{_median([s.longest_gap_s for s in avatar]) * 1000:.0f} ms | "
+            f"{int(_median([s.width for s in avatar]))} px | {concealed(avatar)} |")
+
+
+async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
+    from playwright.async_api import async_playwright
+
+    from avatarcall.testing.lab_call import lab_call
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="avatarcall-bench-", ignore_cleanup_errors=True) as work:
+        async with async_playwright() as p, lab_call(Path(work), p) as call:
+            for name in profiles:
+                call.lab.shape(PROFILES[name])
+                await asyncio.sleep(SETTLE_SECONDS)
+                seen = [await watch(call.customer, seconds) for _ in range(runs)]
+                rows.append(_row(name, seen))
+                print(f"  {name}: done", flush=True)
+    print(f"\navatarcall bench network --runs {runs} --seconds {seconds:g}  (the customer's "
+          "link shaped in user space, both ways; relay-only through coturn; seen on the "
+          "customer's page)\n")
+    print("| profile | agent video fps | freezes | longest gap | concealed audio | "
+          "avatar fps | freezes | longest gap | avatar width | avatar concealed audio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+    print("\nprofiles: 4g = 8 Mbps, 60 ms round trip, 1% loss; poor = 300 kbps, 200 ms round "
+          "trip, 5% loss (each way). Goal (issue #17) on poor: both videos >= 15 fps, no freeze "
+          "over 1 s, concealed audio < 5%.")
+
+
+def run(runs: int = 1, seconds: float = 10.0, profiles: list[str] | None = None) -> int:
+    asyncio.run(_main(runs, seconds, profiles or list(PROFILES)))
+    return 0
