@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     avatar_fps: int = Field(default=25, ge=5, le=60)
     avatar_size: int = Field(default=512, ge=128, le=1280)
     avatar_bitrate: int = Field(default=800_000, ge=100_000, le=5_000_000)
-    avatar_keyframe_interval: float = Field(default=2.0, gt=0)
+    # A keyframe goes out when a viewer joins, changes layer or reports a lost picture; the
+    # periodic one is a safety net (each costs a burst a poor link must queue).
+    avatar_keyframe_interval: float = Field(default=10.0, gt=0)
     avatar_mode: Literal["workers", "in-process"] = Field(
         default="workers", description="workers: avatars render in worker processes (local ones "
         "started by serve, remote ones dialling in); in-process: in the server's own process")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from avatarcall.testing.shaping import PROFILES, Direction, Shaper
@@ -9,7 +11,7 @@ from avatarcall.testing.shaping import PROFILES, Direction, Shaper
 
 def test_an_unshaped_link_delivers_everything_at_once() -> None:
     shaper = Shaper(PROFILES["good"].down)
-    assert [shaper.arrival(1.0, 1200) for _ in range(100)] == [1.0] * 100
+    assert [shaper.arrival(1.0, 1200) for _ in range(100)] == pytest.approx([1.0] * 100, abs=1e-3)
 
 
 def test_a_rate_spaces_packets_by_their_size() -> None:
@@ -38,5 +40,5 @@ def test_loss_is_the_profile_s_share_and_streams_lose_nothing() -> None:
 def test_jitter_never_reorders() -> None:
     shaper = Shaper(Direction(delay_s=0.1, jitter_s=0.05))
     arrivals = [shaper.arrival(n * 0.001, 100) for n in range(1000)]
-    assert arrivals == sorted(arrivals)
+    assert all(a < b for a, b in itertools.pairwise(arrivals))
     assert min(arrivals[i] - i * 0.001 for i in range(1000)) >= 0.1

@@ -63,7 +63,9 @@ class SharedVp8Encoder:
         self._to_yuv = VideoReformatter()
 
     def encode(self, rgba: np.ndarray, pts: int, keyframe: bool) -> EncodedFrame | None:
+        # Scaled in the same pass when the layer is smaller than the picture.
         frame = self._to_yuv.reformat(av.VideoFrame.from_ndarray(rgba, format="rgba"),
+                                      width=self._codec.width, height=self._codec.height,
                                       format="yuv420p", interpolation="BILINEAR")
         frame.pts = pts
         frame.time_base = VIDEO_TIME_BASE
@@ -86,14 +88,17 @@ class SharedOpusEncoder:
     the sound and the frame that shows its mouth carry the same instant.
     """
 
-    def __init__(self, bitrate: int = 64_000) -> None:
+    def __init__(self, bitrate: int = 24_000) -> None:
         codec = av.CodecContext.create("libopus", "w")
         codec.bit_rate = bitrate
         codec.format = "s16"
         codec.layout = "mono"
         codec.sample_rate = 48_000
         codec.time_base = AUDIO_TIME_BASE
-        codec.options = {"application": "voip"}
+        # A synthetic or live voice is clear at 24 kbps; in-band FEC carries a copy of the
+        # previous packet at a lower rate, so a single lost packet is not heard (a poor link
+        # loses a few percent).
+        codec.options = {"application": "voip", "fec": "1", "packet_loss": "10"}
         self._codec = codec
 
     def encode(self, pcm: np.ndarray, pts: int) -> av.Packet | None:

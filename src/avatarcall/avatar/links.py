@@ -18,6 +18,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 
+from avatarcall.avatar.adapt import LayerChoice, follow
 from avatarcall.avatar.session import AvatarSession, Viewer
 from avatarcall.config import IceServer
 from avatarcall.errors import BadSdp
@@ -95,6 +96,11 @@ class AvatarLink:
         for transceiver in pc.getTransceivers():
             track = viewer.video if transceiver.kind == "video" else viewer.audio
             transceiver.sender.replaceTrack(track)
+            if transceiver.kind == "video":
+                follow(transceiver.sender,
+                       LayerChoice(session.layers, asyncio.get_running_loop().time()),
+                       lambda layer: session.set_layer(viewer, layer.name),
+                       lambda: session.request_keyframe(viewer.layer))
             voice = (accept_voice or listen is not None) and transceiver.kind == "audio"
             transceiver.direction = "sendrecv" if voice else "sendonly"
         try:

@@ -19,7 +19,8 @@ from typing import Protocol
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder, SharedVp8Encoder
+from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder
+from avatarcall.avatar.layers import HIGH, Layer, LayeredEncoder, layers_for
 from avatarcall.avatar.motion import FacePose, IdleMotion
 from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
@@ -40,7 +41,7 @@ class SessionConfig:
     size: int = 512
     fps: int = 25
     bitrate: int = 800_000
-    keyframe_interval: float = 2.0
+    keyframe_interval: float = 10.0
     character: str = "ava"
     palette: tuple[tuple[str, str], ...] = ()
     image_dir: Path | None = None
@@ -52,7 +53,7 @@ class SessionParts:
     made ahead, off the event loop, and handed to a session when it starts (a warm start)."""
 
     renderer: Renderer
-    video: SharedVp8Encoder
+    video: LayeredEncoder
     audio: SharedOpusEncoder
 
     @classmethod
@@ -60,7 +61,7 @@ class SessionParts:
         """Blocking (CPU): call it in an executor."""
         renderer = make_renderer(config.character, config.size, dict(config.palette) or None,
                                  config.image_dir)
-        return cls(renderer, SharedVp8Encoder(config.size, config.size, config.bitrate),
+        return cls(renderer, LayeredEncoder(layers_for(config.size, config.bitrate)),
                    SharedOpusEncoder())
 
 
@@ -86,6 +87,7 @@ class Viewer:
     video: PacketVideoTrack
     audio: FanoutAudioTrack
     connected: bool = False
+    layer: str = HIGH  # the encoding its link carries (see layers, adapt)
 
 
 FailureHandler = Callable[["AvatarSession", AvatarCallError], None]
@@ -134,7 +136,7 @@ class AvatarSession:
         self._viewers: dict[str, Viewer] = {}
         self._pending: list[str] = []  # speech waiting for the customer to watch
         self._last_speech: asyncio.Task[None] | None = None
-        self._keyframe_wanted = True
+        self._keyframes_wanted: set[str] = set(parts.video.layers)
         self._fault: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._speech_tasks: set[asyncio.Task[None]] = set()
@@ -200,11 +202,24 @@ class AvatarSession:
         if old is not None:
             old.video.stop()
             old.audio.stop()
-        viewer = Viewer(viewer_id, audience, PacketVideoTrack(self.request_keyframe), FanoutAudioTrack())
+
+        def keyframe() -> None:
+            self.request_keyframe(viewer.layer)
+
+        viewer = Viewer(viewer_id, audience, PacketVideoTrack(keyframe), FanoutAudioTrack())
         if not self._closed:
             self._viewers[viewer_id] = viewer
-        self.request_keyframe()
+        self.request_keyframe(viewer.layer)
         return viewer
+
+    def set_layer(self, viewer: Viewer, layer: str) -> None:
+        """``viewer`` watches ``layer`` from its next keyframe on."""
+        if viewer.layer != layer and layer in self._encoder.layers:
+            log.info("avatar layer call=%s viewer=%s %s -> %s", self.call_id, viewer.id,
+                     viewer.layer, layer)
+            viewer.layer = layer
+            viewer.video.resync()
+            self.request_keyframe(layer)
 
     def remove_viewer(self, viewer: Viewer) -> None:
         if self._viewers.get(viewer.id) is viewer:
@@ -214,18 +229,24 @@ class AvatarSession:
 
     def viewer_connected(self, viewer: Viewer) -> None:
         viewer.connected = True
-        self.request_keyframe()
+        self.request_keyframe(viewer.layer)
         if viewer.audience and self._pending:
             texts, self._pending = self._pending, []
             for text in texts:
                 self.say(text)
 
     @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Best first."""
+        return tuple(self._encoder.layers.values())
+
+    @property
     def viewer_count(self) -> int:
         return len(self._viewers)
 
-    def request_keyframe(self) -> None:
-        self._keyframe_wanted = True
+    def request_keyframe(self, layer: str | None = None) -> None:
+        """A keyframe of ``layer`` (every layer if None) in the next frame."""
+        self._keyframes_wanted |= {layer} if layer is not None else set(self._encoder.layers)
 
     # --- speech ----------------------------------------------------------------------
 
@@ -391,14 +412,15 @@ class AvatarSession:
             at = int(t * SAMPLE_RATE)
             pose = self._pose(t, at)
             if self._viewers:
-                keyframe = self._keyframe_wanted or n % keyframe_every == 0
-                self._keyframe_wanted = False
+                watched = {v.layer for v in self._viewers.values()}
+                keyframes = watched if n % keyframe_every == 0 else watched & self._keyframes_wanted
+                self._keyframes_wanted -= keyframes
                 encoded = await loop.run_in_executor(
-                    self._executor, self._render_and_encode, pose, n * ticks_per_frame, keyframe
-                )
-                if encoded is not None:
-                    for viewer in list(self._viewers.values()):
-                        viewer.video.push(encoded)
+                    self._executor, self._render_and_encode, pose, n * ticks_per_frame, watched,
+                    keyframes)
+                for viewer in list(self._viewers.values()):
+                    if (frame := encoded.get(viewer.layer)) is not None:
+                        viewer.video.push(frame)
             n += 1
 
     def _pose(self, t: float, at: int) -> FacePose:
@@ -412,14 +434,15 @@ class AvatarSession:
         return self._motion.pose(t, speaking=self._timeline.speaking(at), visemes=weights,
                                  stressed=stressed)
 
-    def _render_and_encode(self, pose: FacePose, pts: int, keyframe: bool) -> EncodedFrame | None:
+    def _render_and_encode(self, pose: FacePose, pts: int, watched: set[str],
+                           keyframes: set[str]) -> dict[str, EncodedFrame]:
         if self._fault == "crash":
             self._fault = None
             raise RuntimeError("injected fault in the avatar render loop")
         t0 = time.perf_counter()
         rgba = self._renderer.render(pose)
         t1 = time.perf_counter()
-        encoded = self._encoder.encode(rgba, pts, keyframe)
+        encoded = self._encoder.encode(rgba, pts, watched, keyframes)
         t2 = time.perf_counter()
         self.stats.record((t1 - t0) * 1000, (t2 - t1) * 1000)
         if self._observer is not None:

@@ -50,6 +50,12 @@ class PacketVideoTrack(MediaStreamTrack):
             return
         self._queue.put_nowait(frame)
 
+    def resync(self) -> None:
+        """Start again from the next keyframe (this viewer moved to another layer)."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._synced = False
+
     async def recv(self) -> av.Packet:  # type: ignore[override]
         if self.readyState != "live":
             raise MediaStreamError

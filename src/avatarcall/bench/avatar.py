@@ -56,7 +56,9 @@ class PerViewerSession(AvatarSession):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._per_viewer: dict[str, Vp8Encoder] = {}
 
-    def _render_and_encode(self, pose: FacePose, pts: int, keyframe: bool) -> EncodedFrame | None:
+    def _render_and_encode(self, pose: FacePose, pts: int, watched: set[str],
+                           keyframes: set[str]) -> dict[str, EncodedFrame]:
+        keyframe = bool(keyframes)
         t0 = time.perf_counter()
         rgba = self._renderer.render(pose)
         t1 = time.perf_counter()
@@ -71,9 +73,9 @@ class PerViewerSession(AvatarSession):
         t2 = time.perf_counter()
         self.stats.record((t1 - t0) * 1000, (t2 - t1) * 1000)
         if first is None:
-            return None
+            return {}
         # Keep the pipeline flowing with one shared packet; the cost above is what we measure.
-        return _packet(first, pts, keyframe)
+        return dict.fromkeys(watched, _packet(first, pts, keyframe))
 
     def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[av.AudioFrame]:
         """Raw sound to every viewer: each one's sender encodes it (in ``_drain``)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from avatarcall.testing.media_probe import Seen, watch
 from avatarcall.testing.shaping import PROFILES
 
-SETTLE_SECONDS = 6.0
+SETTLE_SECONDS = 15.0  # the browsers and the avatar adapt to a new profile
 
 
 def _median(values: list[float]) -> float:

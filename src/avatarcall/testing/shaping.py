@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+ORDER_S = 1e-6
+
 
 @dataclass(frozen=True)
 class Direction:
@@ -19,7 +21,8 @@ class Direction:
     delay_s: float = 0.0  # one way
     jitter_s: float = 0.0  # added at random, 0..jitter
     loss: float = 0.0  # share of packets lost at random
-    queue_s: float = 0.25  # sending time the link buffers before it drops (a router's queue)
+    # Sending time the link buffers before it drops: a mobile network's deep queues.
+    queue_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +50,15 @@ class Shaper:
         self._random = random.Random(seed)
         self._link_free_at = 0.0  # when the link has sent what it holds
         self._last_arrival = 0.0  # packets keep their order
-        self.sent = self.lost = 0
+        self.sent = self.lost = 0  # packets handed over, and lost of them
+        self.bytes = 0  # handed over
 
     def arrival(self, now: float, size: int, reliable: bool = False) -> float | None:
         """When a packet of ``size`` bytes handed over at ``now`` arrives; None if it is lost.
         ``reliable``: a stream's bytes (TCP resends what the link loses: they arrive, late)."""
         d = self.direction
         self.sent += 1
+        self.bytes += size
         start = max(now, self._link_free_at)
         if d.rate_bps is not None and start - now > d.queue_s and not reliable:
             self.lost += 1  # the queue is full: dropped at its tail
@@ -66,5 +71,7 @@ class Shaper:
             self.lost += 1  # lost on the way, after taking its share of the link
             return None
         arrival = self._link_free_at + d.delay_s + self._random.uniform(0.0, d.jitter_s)
-        self._last_arrival = max(arrival, self._last_arrival)
+        # Strictly later than the one before: timers due at the same instant may fire in any
+        # order, and a browser takes a packet out of order for a lost one (NACK).
+        self._last_arrival = max(arrival, self._last_arrival + ORDER_S)
         return self._last_arrival
