@@ -75,10 +75,9 @@ async def test_the_relay_is_the_only_way_out_and_shapes_it() -> None:
         assert lab.link.up.lost > 0 and lab.link.down.lost > 0
 
         lab.shape(PROFILES["good"])
-        await lab.change_network()
+        lab.change_network()
         back, new_ports, _ = await _client(lab, port, 20)
         assert back == 20 and new_ports != ports  # seen from another address now
-        assert lab.namespace.address.endswith(".3")
 
         lab.cut()
         process = _client(lab, port, 3)

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.async_api import Browser, BrowserType
+
 from avatarcall.testing import browser as b
 from avatarcall.testing.coturn import Coturn, start_coturn
 from avatarcall.testing.media_probe import PEER_CONNECTIONS
@@ -29,22 +31,26 @@ class LabCall:
 
 
 @contextlib.asynccontextmanager
-async def lab_call(base: Path, playwright, **env: str) -> AsyncIterator[LabCall]:
-    """A connected call, both avatars live; the customer's state badges recorded from then on."""
+async def lab_call(base: Path, chromium: BrowserType, beside: Browser | None = None,
+                   **env: str) -> AsyncIterator[LabCall]:
+    """A connected call, both avatars live, state badges recorded from then on. The agent's
+    Chromium is ``beside`` if given (a test's browser), else one launched here."""
     coturn = start_coturn(base / "coturn", SECRET)
     server = start_server(base / "server", AVATARCALL_TURN_URLS=f'["{coturn.url}"]',
                           AVATARCALL_TURN_SECRET=SECRET, AVATARCALL_ICE_RELAY_ONLY="true", **env)
     try:
         port = int(server.url.rsplit(":", 1)[1])
         async with Lab(tcp_ports=(port,), udp_ports=(coturn.port,)) as lab:
-            inside = await playwright.chromium.launch(
+            inside = await chromium.launch(
                 executable_path=str(lab.executable(b.CHROMIUM, base)), args=b.CHROMIUM_ARGS,
                 headless=True)
-            beside = await b.launch_chromium(playwright)
+            agents = beside or await chromium.launch(executable_path=b.CHROMIUM,
+                                                     args=b.CHROMIUM_ARGS, headless=True)
+            agent: b.Person | None = None
             try:
                 customer = await b.customer_starts_call(inside, server.url,
                                                         init_script=PEER_CONNECTIONS)
-                agent = await b.agent_logs_in(beside, server.url)
+                agent = await b.agent_logs_in(agents, server.url)
                 await b.agent_accepts(agent, await b.call_id_of(customer))
                 for person in (customer, agent):
                     await person.expect_state("call-state", "connected")
@@ -53,7 +59,10 @@ async def lab_call(base: Path, playwright, **env: str) -> AsyncIterator[LabCall]
                 yield LabCall(coturn, server, lab, customer, agent)
             finally:
                 await inside.close()
-                await beside.close()
+                if beside is None:
+                    await agents.close()
+                elif agent is not None:
+                    await agent.close()
     finally:
         server.stop()
         coturn.stop()

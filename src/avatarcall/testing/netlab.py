@@ -13,7 +13,7 @@ avatar peers) stay on the machine's loopback, unimpaired.
   each way) from now on;
 - :meth:`Lab.cut`: nothing gets through, silently, until restored (TCP held, as a real outage);
 - :meth:`Lab.change_network`: the person's traffic comes from another address (new source
-  ports towards coturn, the open TCP connections reset), as when a phone leaves Wi-Fi for 4G.
+  ports towards coturn, the open TCP connections reset), as the servers see a phone's handover.
 
 Needs root (namespaces) and iproute2; :func:`unavailable` says why not otherwise.
 """
@@ -68,12 +68,6 @@ class Namespace:
         where = ["-n", self.name] if namespace else []
         subprocess.run(["ip", *where, *args], check=True, capture_output=True)
 
-    def readdress(self) -> None:
-        """The interface's address changes (the browser sees its network change)."""
-        old = self.address
-        self.address = NETWORK.format(3 if old == NETWORK.format(2) else 2)
-        self._ip("addr", "add", f"{self.address}/24", "dev", "lab0")
-        self._ip("addr", "del", f"{old}/24", "dev", "lab0")
 
     def socket(self, kind: int) -> socket.socket:
         """A socket of the namespace (made on a thread that enters it, then ends)."""
@@ -292,11 +286,11 @@ class Lab:
     def restore(self) -> None:
         self.link.open.set()
 
-    async def change_network(self) -> None:
-        """Another address inside (the browser sees its network change) and outside (new
-        source ports towards coturn); open TCP connections reset."""
-        if self.namespace is not None:
-            await asyncio.to_thread(self.namespace.readdress)
+    def change_network(self) -> None:
+        """The person's traffic comes from another address (new source ports towards coturn)
+        and its open TCP connections reset: a handover as the servers see it. (Chromium in a
+        namespace does not notice its interface's address change -- its list of networks stays
+        as it was -- so the browser learns of it as from a carrier's NAT: nothing answers.)"""
         for udp in self.udp:
             udp.readdress()
         for relay in self.tcp:

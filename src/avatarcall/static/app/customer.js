@@ -266,6 +266,8 @@ layout();
 byTestId('start-call').addEventListener('click', () => {
   startCall().catch((err) => fail(err.message));
 });
+// Enabled only now: a click before this script ran (a slow network) would do nothing.
+byTestId('start-call').disabled = false;
 
 const saved = localStorage.getItem(TICKET_KEY);
 if (saved) startCall(JSON.parse(saved)).catch((err) => fail(err.message));

@@ -5,6 +5,9 @@ import { Emitter, SdkError } from './events.js';
 import { LipSync } from './lip-sync.js';
 
 const GATHER_TIMEOUT_MS = 3000;
+// No candidate at all by then: the browser has no usable network yet (a link made at the very
+// moment the network changed is gathered on the one that just went away, and never again).
+const NO_CANDIDATE_MS = 1500;
 
 /** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
 export class AvatarLink extends Emitter {
@@ -71,6 +74,9 @@ export class AvatarLink extends Emitter {
     await pc.setLocalDescription(await pc.createOffer());
     await waitForGathering(pc);
     if (this._closed) throw new SdkError('closed', 'The avatar link was closed.');
+    if (!/^a=candidate:/m.test(pc.localDescription.sdp)) {
+      throw new SdkError('no_candidates', 'The avatar link found no network path (no ICE candidate).');
+    }
     const sdp = await this._session.requestAvatarAnswer(this._callId, this._epoch, pc.localDescription.sdp);
     if (this._closed) throw new SdkError('closed', 'The avatar link was closed.');
     await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -91,16 +97,23 @@ export class AvatarLink extends Emitter {
   }
 }
 
+/** Until gathering is complete, or GATHER_TIMEOUT_MS, or NO_CANDIDATE_MS without any. */
 function waitForGathering(pc) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
+    let found = false;
     const done = () => {
       pc.removeEventListener('icegatheringstatechange', check);
+      pc.removeEventListener('icecandidate', candidate);
       clearTimeout(timer);
+      clearTimeout(none);
       resolve();
     };
     const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+    const candidate = ({ candidate }) => { if (candidate) found = true; };
     const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    const none = setTimeout(() => { if (!found) done(); }, NO_CANDIDATE_MS);
     pc.addEventListener('icegatheringstatechange', check);
+    pc.addEventListener('icecandidate', candidate);
   });
 }

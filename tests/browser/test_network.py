@@ -1,0 +1,72 @@
+"""The call and the avatar on real networks' terms, seen by a customer whose Chromium sits
+behind the network lab (a namespace and a shaping relay): a 4G link, a poor one, a cut, a change
+of network. Each time: the states the customer sees, and video painted in both elements."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from avatarcall.testing import browser as b
+from avatarcall.testing.lab_call import LabCall, lab_call
+from avatarcall.testing.media_probe import watch
+from avatarcall.testing.netlab import unavailable
+from avatarcall.testing.shaping import PROFILES
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session"),
+              pytest.mark.skipif(unavailable() is not None, reason=str(unavailable())),
+              pytest.mark.timeout(420)]
+
+
+async def _both_videos_flow(call: LabCall, deadline: float = 60.0) -> None:
+    """The customer sees the call connected and the avatar live, and both videos painting
+    frames (within ``deadline`` seconds: a link that just got worse stalls a while, until the
+    senders have adapted)."""
+    for which, state in (("call-state", "connected"), ("avatar-state", "live")):
+        await call.customer.expect_state(which, state, timeout=int(deadline * 1000))
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        seen = await watch(call.customer, 2.0)
+        if seen["remote-video"].fps > 2 and seen["avatar-video"].fps > 2:
+            return
+        assert loop.time() < end, seen
+
+
+async def _until_width(call: LabCall, width: int, deadline: float = 90.0) -> None:
+    """The avatar shows ``width`` px frames before ``deadline`` seconds (its layer)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while (seen := await watch(call.customer, 1.0, ("avatar-video",)))["avatar-video"].width != width:
+        assert loop.time() < end, f"the avatar stayed at {seen['avatar-video'].width} px"
+
+
+async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_a_layer_lower(
+        browser, tmp_path: Path) -> None:
+    async with lab_call(tmp_path, browser.browser_type, beside=browser) as call:
+        await _both_videos_flow(call)
+        for name in ("4g", "poor"):
+            call.lab.shape(PROFILES[name])
+            await asyncio.sleep(5)
+            await _both_videos_flow(call)
+        await _until_width(call, 256)  # poor: the avatar's low layer
+        await _both_videos_flow(call)
+        call.lab.shape(PROFILES["good"])
+        await _until_width(call, 512)  # probed up again
+        assert "failed" not in await b.state_history(call.customer, "call-state")
+        assert b.unexpected(call.customer) == []
+
+
+async def test_after_a_cut_and_a_change_of_network_the_call_and_the_avatar_come_back(
+        browser, tmp_path: Path) -> None:
+    async with lab_call(tmp_path, browser.browser_type, beside=browser) as call:
+        call.lab.cut()
+        await asyncio.sleep(5)
+        call.lab.restore()
+        await _both_videos_flow(call)
+        call.lab.change_network()
+        await asyncio.sleep(1)
+        await _both_videos_flow(call)
+        await call.customer.page.screenshot(path=str(tmp_path / "after-change.png"))
