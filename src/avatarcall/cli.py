@@ -299,9 +299,14 @@ def _bench(args: argparse.Namespace) -> int:
 
         return run(runs=args.runs or 20)
     if args.what == "recovery":
+        from avatarcall.bench.recovery import SCENARIOS
         from avatarcall.bench.recovery import run as run_recovery
+        from avatarcall.testing.netlab import unavailable
 
-        return run_recovery(runs=args.runs or 10)
+        if (why := unavailable()) is not None:
+            raise SystemExit(f"avatarcall: 'bench recovery': {why}")
+        chosen = tuple(args.scenario) if args.scenario else SCENARIOS
+        return run_recovery(runs=args.runs or 5, scenarios=chosen)
     if args.what == "avatar":
         from avatarcall.bench.avatar import run as run_avatar
 
@@ -400,12 +405,14 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="benchmarks that print figures")
     bench.add_argument("what", choices=["calls", "avatar", "recovery", "lipsync", "scale",
                                         "conversation", "network"])
+    bench.add_argument("--scenario", action="append", choices=["turn", "cut", "change"],
+                       help="recovery: how the network breaks (repeatable; default all three)")
     bench.add_argument("--seconds", type=float, default=10.0,
                        help="network: how long each profile is watched per run")
     bench.add_argument("--customers", type=int, default=2000, help="scale: waiting customers")
     bench.add_argument("--nodes", type=int, default=2, help="scale: nodes")
     bench.add_argument("--max-sessions", type=int, default=24, help="avatar: ramp limit")
-    bench.add_argument("--runs", type=int, help="calls: 20, recovery: 10, lipsync: 5, avatar: 3 "
+    bench.add_argument("--runs", type=int, help="calls: 20, recovery: 5 (per scenario), lipsync: 5, avatar: 3 "
                        "(A/V runs), conversation: 20 (questions of each kind), network: 1")
     bench.add_argument("--chromium", help="the browser to drive (default: /usr/bin/chromium, or "
                        "AVATARCALL_CHROMIUM)")

@@ -10,6 +10,7 @@ import { BackoffPolicy } from './reconnect.js';
 
 const LIVE_DEADLINE_MS = 60000;
 const LINK_STALL_MS = 10000; // a link still not showing frames by then is replaced
+const FROZEN_MS = 700; // no new frame for this long after the signaling came back: replaced
 
 /** Events: "state" ({state, code?, message?}), "view" ({view, epoch}). */
 export class AvatarSlot extends Emitter {
@@ -53,7 +54,15 @@ export class AvatarSlot extends Emitter {
     this._relayOnly = relayOnly;
     this._offs.push(session.on('avatar-view', (msg) => this._onView(msg)));
     const follow = () => this.setIceServers(session.iceServers.avatar, session.iceServers.relayOnly);
-    this._offs.push(session.on('welcome', follow), session.on('ice-servers', follow));
+    // Back after a signaling drop (maybe a changed network): a link whose frames stopped is
+    // replaced now, with the welcome's fresh credentials, not when ICE gives up on it.
+    let dropped = false;
+    this._offs.push(session.on('reconnecting', () => { dropped = true; }));
+    this._offs.push(session.on('welcome', () => {
+      follow();
+      if (dropped) this._replaceIfFrozen();
+      dropped = false;
+    }), session.on('ice-servers', follow));
     this._offs.push(session.on('avatar-error', (msg) => this._onError(msg)));
   }
 
@@ -263,6 +272,15 @@ export class AvatarSlot extends Emitter {
     };
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
     else video.addEventListener('loadeddata', onFrame, { once: true });
+  }
+
+  _replaceIfFrozen() {
+    const link = this._link;
+    const video = this._video;
+    if (!link || !video || !this._seen) return;
+    const frames = () => video.getVideoPlaybackQuality?.().totalVideoFrames ?? 0;
+    const before = frames();
+    setTimeout(() => { if (this._link === link && frames() === before) this._retry(link); }, FROZEN_MS);
   }
 
   _retry(link) {

@@ -84,7 +84,16 @@ export class CallLink extends Emitter {
       this.setRemoteAudioEnabled(!this._agentVoice);
     }));
     const follow = () => this.setIceServers(session.iceServers.call);
-    this._offs.push(session.on('welcome', follow), session.on('ice-servers', follow));
+    // The signaling socket dropped and came back: often the network changed under us (a
+    // phone's handover resets its connections). Restart ICE at once, with the fresh TURN
+    // credentials the new welcome brought, instead of waiting for the media to time out.
+    let dropped = false;
+    this._offs.push(session.on('reconnecting', () => { dropped = true; }));
+    this._offs.push(session.on('welcome', () => {
+      follow();
+      if (dropped && !['new', 'closed'].includes(pc.connectionState)) this.restartIce();
+      dropped = false;
+    }), session.on('ice-servers', follow));
     this._offs.push(session.on('call-signal', (msg) => {
       if (msg.callId !== callId) return;
       // Apply signals one after another, in arrival order.
