@@ -55,7 +55,7 @@ def test_the_blocker_hides_the_extras(plain: dict[str, str]) -> None:
 # The README's commands, each run below from a plain install (a new one needs its test here).
 TESTED = {"serve", "agent add", "apikey add", "turn-config", "diagnose", "bench calls",
           "bench avatar", "bench lipsync", "bench recovery", "worker", "workerkey add",
-          "lb-config", "bench scale"}
+          "lb-config", "bench scale", "bench network"}
 
 
 def test_the_readme_commands_are_the_ones_tested_here() -> None:
@@ -76,7 +76,7 @@ def test_the_server_runs_from_a_plain_install(plain: dict[str, str], tmp_path: P
     assert "Traceback" not in server.log.read_text()
 
 
-@pytest.mark.parametrize("what", ["calls", "lipsync", "recovery"])
+@pytest.mark.parametrize("what", ["calls", "lipsync", "recovery", "network"])
 def test_a_benchmark_without_its_extra_says_what_to_install(plain: dict[str, str],
                                                             what: str) -> None:
     result = avatarcall(plain, "bench", what, "--runs", "1")

@@ -36,7 +36,7 @@ async def lab_call(base: Path, chromium: BrowserType, beside: Browser | None = N
     """A connected call, both avatars live, state badges recorded from then on. The agent's
     Chromium is ``beside`` if given (a test's browser), else one launched here."""
     coturn = start_coturn(base / "coturn", SECRET)
-    server = start_server(base / "server", AVATARCALL_TURN_URLS=f'["{coturn.url}"]',
+    server = start_server(base / "server", None, None, AVATARCALL_TURN_URLS=f'["{coturn.url}"]',
                           AVATARCALL_TURN_SECRET=SECRET, AVATARCALL_ICE_RELAY_ONLY="true", **env)
     try:
         port = int(server.url.rsplit(":", 1)[1])

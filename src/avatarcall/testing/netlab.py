@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import itertools
 import os
 import shutil
@@ -225,6 +226,10 @@ class TcpRelay:
             writer.transport.abort()
 
 
+def _same(relay: UdpRelay) -> UdpRelay:
+    return relay
+
+
 class Lab:
     """One person's network; ``async with Lab(tcp_ports=..., udp_ports=...) as lab``."""
 
@@ -251,7 +256,8 @@ class Lab:
             inner = self.namespace.socket(socket.SOCK_DGRAM)
             inner.bind((LOOPBACK, port))
             udp = UdpRelay(self.link, port)
-            udp.inner, _ = await loop.create_datagram_endpoint(lambda u=udp: u, sock=inner)
+            udp.inner, _ = await loop.create_datagram_endpoint(functools.partial(_same, udp),
+                                                               sock=inner)
             self.udp.append(udp)
         return self
 
