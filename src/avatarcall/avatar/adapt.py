@@ -1,7 +1,8 @@
 """Which layer each viewer's link carries, from what the viewer's browser reports over RTCP:
 its estimate of the bandwidth it receives (REMB) and the share of packets its link lost (the
-packets it asked again for, NACK, against those its receiver reports say were sent). The call's own media keeps the browsers' congestion control; the avatar adapts by
-layer, never by encoding per viewer.
+packets it asked again for, NACK, against those its receiver reports say were sent). The
+call's own media keeps the browsers' congestion control; the avatar adapts by layer, never by
+encoding per viewer.
 
 - Down at once (after a second on a layer) when the estimate falls, and well under the layer's
   rate (60%: a browser's estimate follows what it receives, just under, and climbs slowly after
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 
 from aiortc import RTCRtpSender
@@ -35,8 +35,6 @@ from aiortc.rtp import (
 )
 
 from avatarcall.avatar.layers import Layer
-
-log = logging.getLogger(__name__)
 
 HOLD_S = 1.0  # on a layer before it may be left downwards
 SHORT = 0.6  # an estimate under the layer's rate x this: the link cannot carry it

@@ -4,7 +4,8 @@ whatever the number of viewers on it (no encoding per viewer).
 
 ``high`` is the session's size and bit rate (512 px, 800 kbps); ``low`` half the size at a
 twentieth of the rate (256 px, 40 kbps: a drawn face compresses well), for a phone on a poor
-link, where the call's own video and both voices share a few hundred kbps. A layer nobody watches costs nothing; its encoder is made when first needed.
+link, where the call's own video and both voices share a few hundred kbps. A layer nobody
+watches costs nothing; its encoder is made when first needed.
 """
 
 from __future__ import annotations
