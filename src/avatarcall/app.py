@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -82,6 +82,7 @@ STATUS = {Unauthenticated: 401, NotAllowed: 403, UnknownCall: 404, CallTaken: 40
           QueueFull: 503, RateLimited: 429}
 DB_FILE = "avatarcall.sqlite3"
 QUEUE_EVERY = 0.25  # seconds: the agents' queue is told at most four times a second
+REDIS_CONNECTIONS = 100  # per node; a command waits (up to 10 s) for one when all are busy
 
 
 def _avatars(settings: Settings, ice: IceProvider, metrics: Metrics,
@@ -123,11 +124,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     bus: LocalPeerBus | RedisPeerBus
     scheduler: Scheduler
     if settings.redis_url is not None:  # one of several nodes: the shared state is in Redis
-        # A connection that Redis dropped (a restart) is made again on the next command.
-        redis = Redis.from_url(settings.redis_url.get_secret_value(), socket_timeout=5,
-                               health_check_interval=10,
-                               retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
-                               retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        # A connection that Redis dropped (a restart) is made again on the next command. A burst
+        # of commands (a hundred pages joining at once) waits for a free connection instead of
+        # failing with "Too many connections", as redis-py's default pool does.
+        connections = BlockingConnectionPool.from_url(
+            settings.redis_url.get_secret_value(), max_connections=REDIS_CONNECTIONS, timeout=10,
+            socket_timeout=5, health_check_interval=10,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError])
+        redis = Redis(connection_pool=connections)
         node = Node(redis, settings.node_id)
         await node.start()
         repo, bus, scheduler = RedisCallRepository(redis, store), RedisPeerBus(node), \
@@ -186,7 +191,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             await chat.close()
         if node is not None:
             await node.close()
-            await node.redis.aclose()
+            await node.redis.aclose(close_connection_pool=True)
         await store.close()
         agents.close()
 

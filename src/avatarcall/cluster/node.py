@@ -132,8 +132,14 @@ class Node:
         self._own(answer())
 
     def spawn(self, work: Awaitable[None]) -> None:
-        """Run ``work`` as a task of this node's (cancelled when it closes)."""
-        self._own(work)
+        """Run ``work`` as a task of this node's (cancelled when it closes); a failure is
+        logged."""
+        async def logged() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("node task failed")
+        self._own(logged())
 
     def _own(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

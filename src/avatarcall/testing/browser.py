@@ -128,9 +128,10 @@ async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US"
 async def agent_logs_in(browser: Browser, url: str, name: str = "alice",
                         password: str = "correct-horse", colour: str | None = None,
                         ignore_https_errors: bool = False, locale: str = "en-US",
-                        viewport: dict[str, int] | None = None) -> Person:
+                        viewport: dict[str, int] | None = None,
+                        init_script: str | None = None) -> Person:
     agent = await new_person(browser, locale, colour=colour, ignore_https_errors=ignore_https_errors,
-                             viewport=viewport)
+                             init_script=init_script, viewport=viewport)
     await agent.page.goto(url + "/agent")
     await by_testid(agent.page, "login-user").fill(name)
     await by_testid(agent.page, "login-password").fill(password)

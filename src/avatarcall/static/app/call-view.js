@@ -28,7 +28,8 @@ export class CallView {
     this.#call.on('link', (link) => {
       this.onLink(link);
       clearInterval(this.#statsTimer);
-      this.#statsTimer = setInterval(() => this.#probe(link), 1000);
+      const decoded = { total: 0, last: new Map() }; // frames this link decoded; per SSRC
+      this.#statsTimer = setInterval(() => this.#probe(link, decoded), 1000);
     });
     this.#call.on('stream', (stream) => {
       this.#remoteVideo.srcObject = stream;
@@ -77,15 +78,19 @@ export class CallView {
   }
 
   // Writes what the call link decodes onto the video element (data-frames-decoded), so anyone
-  // inspecting the page (and the tests) can see that media really flows.
-  async #probe(link) {
+  // inspecting the page (and the tests) can see that media really flows. Counted over the
+  // link's life: when two ICE restarts cross (both pages back after a server restart), the
+  // polite side rolls its offer back and Chromium starts its video receiver's count afresh.
+  async #probe(link, decoded) {
     if (this.#call.link !== link) return;
-    const stats = await link.peerConnection.getStats();
-    for (const report of stats.values()) {
-      if (report.type === 'inbound-rtp' && report.kind === 'video') {
-        this.#remoteVideo.dataset.framesDecoded = String(report.framesDecoded ?? 0);
-      }
+    for (const report of (await link.peerConnection.getStats()).values()) {
+      if (report.type !== 'inbound-rtp' || report.kind !== 'video') continue;
+      const now = report.framesDecoded ?? 0;
+      const before = decoded.last.get(report.ssrc) ?? 0;
+      decoded.total += now >= before ? now - before : now; // a smaller count: started afresh
+      decoded.last.set(report.ssrc, now);
     }
+    this.#remoteVideo.dataset.framesDecoded = String(decoded.total);
   }
 
   /** The call is over for this page (also when it ended before an agent took it). */

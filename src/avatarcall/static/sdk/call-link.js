@@ -5,6 +5,11 @@ import { Emitter } from './events.js';
 
 const DISCONNECTED_GRACE_MS = 2000; // "disconnected" often heals alone; past this we restart ICE
 const RESTART_EVERY_MS = 2000; // while still down (e.g. the TURN server is away), restart again
+// An offer still unanswered after this was lost: the server keeps no signal for a page that is
+// away (both pages back after a server restart, each offering while the other was not yet
+// there). It is rolled back and made again, waiting twice as long each time, up to the cap.
+const ANSWER_WAIT_MS = 4000;
+const ANSWER_WAIT_CAP_MS = 30000;
 
 /** Events: "state" (connectionState), "track" (MediaStream of the other person). */
 export class CallLink extends Emitter {
@@ -17,6 +22,8 @@ export class CallLink extends Emitter {
   _signals = Promise.resolve();
   _offs = [];
   _disconnectTimer = 0;
+  _answerTimer = 0;
+  _answerWait = ANSWER_WAIT_MS;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
   _waitingTracks = null; // the polite side's tracks, added when the first offer comes
   _agentVoice = false; // the avatar speaks with the agent's voice ("as-agent")
@@ -49,6 +56,7 @@ export class CallLink extends Emitter {
         this._makingOffer = true;
         await pc.setLocalDescription();
         this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        this._awaitAnswer();
       } catch (err) {
         console.error('[avatarcall] call offer failed', err);
       } finally {
@@ -133,6 +141,7 @@ export class CallLink extends Emitter {
 
   close() {
     clearTimeout(this._disconnectTimer);
+    clearTimeout(this._answerTimer);
     for (const off of this._offs) off();
     this._offs = [];
     this._pc.close();
@@ -147,6 +156,20 @@ export class CallLink extends Emitter {
 
   _signal(payload) {
     this._session.send({ type: 'call.signal', callId: this._callId, ...payload });
+  }
+
+  _awaitAnswer() {
+    clearTimeout(this._answerTimer);
+    this._answerTimer = setTimeout(() => {
+      // In the signals' queue, so that an answer or an offer arriving now is applied first.
+      this._signals = this._signals.then(async () => {
+        const pc = this._pc;
+        if (pc.signalingState !== 'have-local-offer') return;
+        this._answerWait = Math.min(this._answerWait * 2, ANSWER_WAIT_CAP_MS);
+        await pc.setLocalDescription({ type: 'rollback' });
+        pc.restartIce(); // -> negotiationneeded: a new offer, with new ICE credentials
+      }).catch((err) => console.error('[avatarcall] call offer again failed', err));
+    }, this._answerWait);
   }
 
   async _onSignal({ description, candidate }) {
@@ -165,6 +188,8 @@ export class CallLink extends Emitter {
         await pc.setLocalDescription();
         this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
       } else {
+        clearTimeout(this._answerTimer);
+        this._answerWait = ANSWER_WAIT_MS;
         // The polite side rolled its offer back and answered ours with the same ICE credentials;
         // Chromium does not gather again, so the candidates it sent with its ignored offer are the
         // ones we need now.
