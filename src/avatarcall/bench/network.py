@@ -1,7 +1,8 @@
 """``avatarcall bench network``: one call whose customer's network is shaped by the lab (good,
 4G, poor), seen from the customer's page: the agent's video and the avatar (frames painted per
-second, freezes, the longest wait between two frames, the avatar's width: its layer) and the
-share of each one's sound the browser had to make up (concealed).
+second, freezes, the longest wait between two frames, the avatar's width: its layer), the
+share of each one's sound the browser had to make up (concealed), and the avatar's A/V offset
+while it speaks (mouth opening against sound level, as ``bench lipsync`` measures it).
 
 Each profile is held for a few seconds before it is measured (the senders adapt), then watched
 for ``--seconds``, ``--runs`` times; the table gives medians of the runs."""
@@ -9,10 +10,14 @@ for ``--seconds``, ``--runs`` times; the table gives medians of the runs."""
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import tempfile
 from pathlib import Path
 
+from avatarcall.bench.lipsync import SENTENCE
+from avatarcall.testing import browser as b
+from avatarcall.testing.lab_call import LabCall
 from avatarcall.testing.media_probe import Seen, watch
 from avatarcall.testing.shaping import PROFILES
 
@@ -23,7 +28,21 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def _row(name: str, runs: list[dict[str, Seen]]) -> str:
+async def _offset(call: LabCall) -> float:
+    """The avatar's A/V offset on the customer's page while it says a sentence (ms, negative:
+    the lips lead), or NaN when mouth and sound do not correlate (nothing to align)."""
+    await b.by_testid(call.agent.page, "avatar-say").fill(SENTENCE)
+    await b.by_testid(call.agent.page, "avatar-say-submit").click()
+    lag, correlation = b.best_lag(await b.lipsync_series(call.customer, 8000))
+    await asyncio.sleep(3)  # the rest of the sentence: the next watch sees the avatar quiet
+    return lag if correlation > 0.15 else float("nan")
+
+
+def _signed_ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:+.0f} ms"  # NaN: not measured
+
+
+def _row(name: str, runs: list[dict[str, Seen]], offsets: list[float]) -> str:
     call = [r["remote-video"] for r in runs]
     avatar = [r["avatar-video"] for r in runs]
 
@@ -35,7 +54,8 @@ def _row(name: str, runs: list[dict[str, Seen]]) -> str:
             f"{_median([s.longest_gap_s for s in call]) * 1000:.0f} ms | {concealed(call)} | "
             f"{_median([s.fps for s in avatar]):.1f} | {max(s.freezes for s in avatar)} | "
             f"{_median([s.longest_gap_s for s in avatar]) * 1000:.0f} ms | "
-            f"{int(_median([s.width for s in avatar]))} px | {concealed(avatar)} |")
+            f"{int(_median([s.width for s in avatar]))} px | {concealed(avatar)} | "
+            f"{_signed_ms(_median([o for o in offsets if not math.isnan(o)]))} |")
 
 
 async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
@@ -49,20 +69,25 @@ async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
             for name in profiles:
                 call.lab.shape(PROFILES[name])
                 await asyncio.sleep(SETTLE_SECONDS)
-                seen = [await watch(call.customer, seconds) for _ in range(runs)]
-                rows.append(_row(name, seen))
+                seen, offsets = [], []
+                for _ in range(runs):
+                    seen.append(await watch(call.customer, seconds))
+                    offsets.append(await _offset(call))
+                rows.append(_row(name, seen, offsets))
                 print(f"  {name}: done", flush=True)
     print(f"\navatarcall bench network --runs {runs} --seconds {seconds:g}  (the customer's "
           "link shaped in user space, both ways; relay-only through coturn; seen on the "
           "customer's page)\n")
     print("| profile | agent video fps | freezes | longest gap | concealed audio | "
-          "avatar fps | freezes | longest gap | avatar width | avatar concealed audio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "avatar fps | freezes | longest gap | avatar width | avatar concealed audio | "
+          "avatar A/V offset |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
     print("\nprofiles: 4g = 8 Mbps, 60 ms round trip, 1% loss; poor = 300 kbps, 200 ms round "
           "trip, 5% loss (each way). Goal (issue #17) on poor: both videos >= 15 fps, no freeze "
-          "over 1 s, concealed audio < 5%.")
+          "over 1 s, concealed audio < 5%. A/V offset: negative = the lips lead the sound; "
+          "the best correlation of mouth opening and sound level over 8 s of speech.")
 
 
 def run(runs: int = 1, seconds: float = 10.0, profiles: list[str] | None = None) -> int:

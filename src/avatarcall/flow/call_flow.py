@@ -330,7 +330,8 @@ class CallFlow:
             case m.CallSignal():
                 to = decisions.relay_to(call, tab.role)
                 await self.bus.send(call.id, to, m.CallSignalOut(
-                    call_id=call.id, description=msg.description, candidate=msg.candidate))
+                    call_id=call.id, description=msg.description, candidate=msg.candidate,
+                    restart=msg.restart))
             case m.RejoinCall():
                 await self._decide(call.id, lambda c: decisions.rejoin(c, tab.role, now))
             case m.LinkState():

@@ -68,6 +68,8 @@ class CallSignal(_Message):
     call_id: CallId
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
+    # The polite side asks the offering side for an ICE restart (offers never cross).
+    restart: bool | None = None
 
 
 class RejoinCall(_Message):
@@ -362,6 +364,7 @@ class CallSignalOut(_Message):
     call_id: str
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
+    restart: bool | None = None
 
 
 class AvatarViewChanged(_Message):

@@ -50,7 +50,7 @@ async def lab_call(base: Path, chromium: BrowserType, beside: Browser | None = N
             try:
                 customer = await b.customer_starts_call(inside, server.url,
                                                         init_script=PEER_CONNECTIONS)
-                agent = await b.agent_logs_in(agents, server.url)
+                agent = await b.agent_logs_in(agents, server.url, init_script=PEER_CONNECTIONS)
                 await b.agent_accepts(agent, await b.call_id_of(customer))
                 for person in (customer, agent):
                     await person.expect_state("call-state", "connected")

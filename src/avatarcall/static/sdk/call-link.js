@@ -2,9 +2,14 @@
 // (W3C / webrtc-samples) and an ICE restart when the path fails. It owns its RTCPeerConnection
 // and touches nothing else: no globals, no prototypes, no other link.
 import { Emitter } from './events.js';
+import { PathWatch } from './path-watch.js';
 
-const DISCONNECTED_GRACE_MS = 2000; // "disconnected" often heals alone; past this we restart ICE
-const RESTART_EVERY_MS = 2000; // while still down (e.g. the TURN server is away), restart again
+// When the path goes down (PathWatch), the offering side (not polite) restarts ICE at once, the
+// polite side a moment later if no restart came from the other side (no crossing offers); then
+// again while it stays down (e.g. the TURN server is away): each restart gathers anew.
+const POLITE_WAIT_MS = 1000;
+const RESTART_EVERY_MS = 2000;
+const ASKED_AGAIN_MS = 1000; // a restart asked for this soon after one made is the same one
 // An offer still unanswered after this was lost: the server keeps no signal for a page that is
 // away (both pages back after a server restart, each offering while the other was not yet
 // there). It is rolled back and made again, waiting twice as long each time, up to the cap.
@@ -21,7 +26,13 @@ export class CallLink extends Emitter {
   _ignoreOffer = false;
   _signals = Promise.resolve();
   _offs = [];
-  _disconnectTimer = 0;
+  _path;
+  _restartTimer = 0;
+  _reported = 'new'; // the state last told (events, server)
+  _videoActive = true;
+  _videoChanges = Promise.resolve();
+  _restartedAt = -Infinity; // when an ICE restart was last made or received (performance.now())
+  _offeredAt = -Infinity; // when our last offer went out
   _answerTimer = 0;
   _answerWait = ANSWER_WAIT_MS;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
@@ -56,6 +67,7 @@ export class CallLink extends Emitter {
         this._makingOffer = true;
         await pc.setLocalDescription();
         this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        this._offeredAt = performance.now();
         this._awaitAnswer();
       } catch (err) {
         console.error('[avatarcall] call offer failed', err);
@@ -63,24 +75,10 @@ export class CallLink extends Emitter {
         this._makingOffer = false;
       }
     };
+    this._path = new PathWatch(pc, (down) => this._pathChanged(down));
     pc.onconnectionstatechange = () => {
-      const state = pc.connectionState;
-      this._session.send({ type: 'link.state', callId, link: 'call', state });
-      clearTimeout(this._disconnectTimer);
-      if (state === 'failed') this.restartIce();
-      if (state === 'disconnected' || state === 'failed') {
-        // Keep restarting while the path stays down: each restart gathers (and allocates) anew.
-        const retry = (delay) => {
-          this._disconnectTimer = setTimeout(() => {
-            if (['disconnected', 'failed', 'connecting', 'new'].includes(pc.connectionState)) {
-              this.restartIce();
-              retry(RESTART_EVERY_MS);
-            }
-          }, delay);
-        };
-        retry(state === 'failed' ? RESTART_EVERY_MS : DISCONNECTED_GRACE_MS);
-      }
-      this.emit('state', state);
+      this._path.stateChanged();
+      this._report();
     };
     // Fresh TURN credentials (the session asks for them before they expire) for the next
     // gathering: an ICE restart late in a long call still finds a relay.
@@ -116,7 +114,11 @@ export class CallLink extends Emitter {
     else for (const [track, stream] of tracks) pc.addTrack(track, stream);
   }
 
-  get state() { return this._pc.connectionState; }
+  /** connectionState, but "disconnected" as soon as the other person's media stops. */
+  get state() {
+    const state = this._pc.connectionState;
+    return state === 'connected' && this._path.down ? 'disconnected' : state;
+  }
 
   /** The underlying connection, for getStats(); do not change it. */
   get peerConnection() { return this._pc; }
@@ -136,11 +138,17 @@ export class CallLink extends Emitter {
 
   /** Gather new candidates and renegotiate the path; the media tracks stay as they are. */
   restartIce() {
-    if (this._pc.signalingState !== 'closed') this._pc.restartIce();
+    if (this._pc.signalingState === 'closed') return;
+    this._restartedAt = performance.now();
+    // Only the offering side offers a restart: crossing offers make the polite side roll its
+    // own back, and Chromium then decodes the video without painting it any more.
+    if (this._polite) this._signal({ restart: true });
+    else this._pc.restartIce();
   }
 
   close() {
-    clearTimeout(this._disconnectTimer);
+    this._path.close();
+    clearTimeout(this._restartTimer);
     clearTimeout(this._answerTimer);
     for (const off of this._offs) off();
     this._offs = [];
@@ -158,29 +166,80 @@ export class CallLink extends Emitter {
     this._session.send({ type: 'call.signal', callId: this._callId, ...payload });
   }
 
+  _report() {
+    const state = this.state;
+    if (state === this._reported) return;
+    this._reported = state;
+    this._session.send({ type: 'link.state', callId: this._callId, link: 'call', state });
+    this.emit('state', state);
+  }
+
+  _pathChanged(down) {
+    this._report();
+    clearTimeout(this._restartTimer);
+    this._sendVideo(!down);
+    if (!down) return;
+    const retry = (delay) => {
+      this._restartTimer = setTimeout(() => {
+        if (!this._path.down) return;
+        if (performance.now() - this._restartedAt >= RESTART_EVERY_MS) this.restartIce();
+        retry(RESTART_EVERY_MS);
+      }, delay);
+    };
+    retry(this._polite ? POLITE_WAIT_MS : 0);
+  }
+
+  // While the path is down the camera's frames pile up in the sender's pacer (up to 2 s of
+  // them), and once it is back the keyframe the other side asks for waits behind them all.
+  // Paused meanwhile, the video comes back with its keyframe at once.
+  // One change at a time, to the latest wish: a pause still under way when the path is back
+  // would otherwise read "active" and leave the video paused for good.
+  _sendVideo(active) {
+    this._videoActive = active;
+    this._videoChanges = this._videoChanges.then(async () => {
+      for (const sender of this._pc.getSenders()) {
+        if (sender.track?.kind !== 'video' || this._pc.signalingState === 'closed') continue;
+        const params = sender.getParameters();
+        const wanted = this._videoActive;
+        if (!params.encodings?.length || params.encodings.every((e) => e.active === wanted)) continue;
+        for (const encoding of params.encodings) encoding.active = wanted;
+        await sender.setParameters(params);
+      }
+    }).catch((err) => console.warn('[avatarcall] could not pause or resume the video', err));
+  }
+
   _awaitAnswer() {
     clearTimeout(this._answerTimer);
     this._answerTimer = setTimeout(() => {
       // In the signals' queue, so that an answer or an offer arriving now is applied first.
-      this._signals = this._signals.then(async () => {
-        const pc = this._pc;
-        if (pc.signalingState !== 'have-local-offer') return;
-        this._answerWait = Math.min(this._answerWait * 2, ANSWER_WAIT_CAP_MS);
-        await pc.setLocalDescription({ type: 'rollback' });
-        pc.restartIce(); // -> negotiationneeded: a new offer, with new ICE credentials
-      }).catch((err) => console.error('[avatarcall] call offer again failed', err));
+      this._signals = this._signals.then(() => this._offerAgain())
+        .catch((err) => console.error('[avatarcall] call offer again failed', err));
     }, this._answerWait);
   }
 
-  async _onSignal({ description, candidate }) {
+  async _offerAgain() {
+    const pc = this._pc;
+    if (pc.signalingState !== 'have-local-offer') return;
+    this._answerWait = Math.min(this._answerWait * 2, ANSWER_WAIT_CAP_MS);
+    await pc.setLocalDescription({ type: 'rollback' });
+    this.restartIce(); // -> negotiationneeded: a new offer, with new ICE credentials
+  }
+
+  async _onSignal({ description, candidate, restart }) {
     const pc = this._pc;
     if (pc.signalingState === 'closed') return;
-    if (description) {
+    if (restart && !this._polite) {
+      // Asked while our offer has been unanswered a while: the other page did not get it.
+      const waiting = pc.signalingState === 'have-local-offer';
+      if (waiting && performance.now() - this._offeredAt >= ASKED_AGAIN_MS) await this._offerAgain();
+      else if (!waiting && performance.now() - this._restartedAt >= ASKED_AGAIN_MS) this.restartIce();
+    } else if (description) {
       const collision = description.type === 'offer' && (this._makingOffer || pc.signalingState !== 'stable');
       this._ignoreOffer = !this._polite && collision;
       if (this._ignoreOffer) return;
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
+        this._restartedAt = performance.now(); // the other side's offer renews the path too
         if (this._waitingTracks) {
           for (const [track, stream] of this._waitingTracks) pc.addTrack(track, stream);
           this._waitingTracks = null;
