@@ -6,6 +6,7 @@
 import { AvatarLink } from './avatar-link.js';
 import { Emitter, SdkError } from './events.js';
 import { OverlayAvatar } from './overlay.js';
+import { PathWatch } from './path-watch.js';
 import { BackoffPolicy } from './reconnect.js';
 
 const LIVE_DEADLINE_MS = 60000;
@@ -34,6 +35,8 @@ export class AvatarSlot extends Emitter {
   _stream = null; // the current link's avatar (video and voice), or null
   _mutedByPolicy = false; // autoplay refused the voice: shown muted until resume()
   _seen = false; // the current link has shown a frame
+  _path = null; // PathWatch of the current link (_pathOf) once it shows frames
+  _pathOf = null;
 
   static EVENTS = ['state', 'view'];
 
@@ -200,6 +203,8 @@ export class AvatarSlot extends Emitter {
 
   _teardown() {
     this._seen = false;
+    this._path?.close();
+    this._path = null;
     clearTimeout(this._retryTimer);
     clearTimeout(this._deadline);
     this._link?.close();
@@ -264,6 +269,13 @@ export class AvatarSlot extends Emitter {
     const video = this._video;
     const onFrame = () => {
       if (this._link !== link || this._video !== video) return;
+      // The avatar's packets stopping (a relay restarted, a cut) replaces the link at once,
+      // not after Chromium's 5 s of failed checks.
+      if (this._pathOf !== link) {
+        this._path?.close();
+        this._path = new PathWatch(link.peerConnection, (down) => { if (down) this._retry(link); });
+        this._pathOf = link;
+      }
       this._seen = true;
       this._backoff.reset();
       clearTimeout(this._deadline);
@@ -286,6 +298,8 @@ export class AvatarSlot extends Emitter {
   _retry(link) {
     if (this._link !== link || this._state === 'error') return;
     // aiortc has no ICE restart: a failed avatar link is replaced by a new one.
+    this._path?.close();
+    this._path = null;
     link.close();
     this._link = null;
     this._set('reconnecting');

@@ -9,6 +9,10 @@ import { PathWatch } from './path-watch.js';
 // again while it stays down (e.g. the TURN server is away): each restart gathers anew.
 const POLITE_WAIT_MS = 1000;
 const RESTART_EVERY_MS = 2000;
+// A restart that gathered no candidate by then (the TURN server is away) is made again sooner:
+// the next one finds the server as soon as it is back.
+const NO_CANDIDATE_MS = 1000;
+const TICK_MS = 250;
 const ASKED_AGAIN_MS = 1000; // a restart asked for this soon after one made is the same one
 // An offer still unanswered after this was lost: the server keeps no signal for a page that is
 // away (both pages back after a server restart, each offering while the other was not yet
@@ -33,6 +37,7 @@ export class CallLink extends Emitter {
   _videoChanges = Promise.resolve();
   _restartedAt = -Infinity; // when an ICE restart was last made or received (performance.now())
   _offeredAt = -Infinity; // when our last offer went out
+  _gatheredAt = -Infinity; // when this side last found a candidate of its own
   _answerTimer = 0;
   _answerWait = ANSWER_WAIT_MS;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
@@ -60,7 +65,9 @@ export class CallLink extends Emitter {
       this.emit('track', remote);
     };
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) this._signal({ candidate: candidate.toJSON() });
+      if (!candidate) return;
+      this._gatheredAt = performance.now();
+      this._signal({ candidate: candidate.toJSON() });
     };
     pc.onnegotiationneeded = async () => {
       try {
@@ -182,8 +189,10 @@ export class CallLink extends Emitter {
     const retry = (delay) => {
       this._restartTimer = setTimeout(() => {
         if (!this._path.down) return;
-        if (performance.now() - this._restartedAt >= RESTART_EVERY_MS) this.restartIce();
-        retry(RESTART_EVERY_MS);
+        const since = performance.now() - this._restartedAt;
+        const nothing = this._gatheredAt < this._restartedAt && since >= NO_CANDIDATE_MS;
+        if (since >= RESTART_EVERY_MS || nothing) this.restartIce();
+        retry(TICK_MS);
       }, delay);
     };
     retry(this._polite ? POLITE_WAIT_MS : 0);
