@@ -129,6 +129,8 @@ def _schema_strategy(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchS
     kind = schema.get("type")
     if kind == "null":
         return st.none()
+    if kind == "boolean":
+        return st.booleans()
     if kind == "string":
         low, high = schema.get("minLength", 0), schema.get("maxLength", 200)
         if "pattern" in schema:

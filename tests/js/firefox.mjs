@@ -4,11 +4,15 @@
 //
 //   node tests/js/firefox.mjs pages SERVER_URL           the shipped customer page and console
 //   node tests/js/firefox.mjs vue SERVER_URL APP_URL     the Vue example's customer, the console
+//   node tests/js/firefox.mjs lipsync SERVER_URL PROBE_FILE SENTENCE MS ROI
+//        the avatar says SENTENCE in a call; the customer's page runs the probe (a function's
+//        source: mouth opening and sound level over MS ms in ROI, avatarcall.testing.browser)
 //
 // Prints one JSON line of what it saw; exits 1 with the reason when a step fails.
+import { readFileSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
-const [mode, serverUrl, appUrl] = process.argv.slice(2);
+const [mode, serverUrl, appUrl, ...rest] = process.argv.slice(2);
 const FIREFOX = process.env.AVATARCALL_FIREFOX ?? '/usr/bin/firefox-esr';
 const TIMEOUT = 30_000;
 const PREFS = {
@@ -19,6 +23,9 @@ const PREFS = {
   'media.peerconnection.ice.obfuscate_host_addresses': false,
   'media.autoplay.default': 0,
   'media.autoplay.block-webaudio': false,
+  // no sound device here: a mock audio output keeps WebAudio's clock running (the lip-sync
+  // probe; with no output at all every AudioContext stays suspended)
+  'media.cubeb.force_mock_context': true,
 };
 
 const state = (page, testid, value) => page.waitForFunction(
@@ -83,6 +90,10 @@ async function main() {
   });
   const seen = { mode, browser: await browser.version() };
   try {
+    if (mode === 'lipsync') {
+      await lipSync(browser, seen);
+      return;
+    }
     const customerContext = await browser.createBrowserContext();
     const customer = await customerContext.newPage();
     watch(customer, 'customer');
@@ -112,6 +123,28 @@ async function main() {
   } finally {
     await browser.close();
   }
+}
+
+// The avatar speaks in a call; what the customer's page saw of its lips and heard of its voice.
+async function lipSync(browser, seen) {
+  const [sentence, ms, roi] = rest;
+  const probe = readFileSync(appUrl, 'utf8'); // (the third argument is the probe's file here)
+  const customer = await (await browser.createBrowserContext()).newPage();
+  watch(customer, 'customer');
+  await customer.goto(`${serverUrl}/`);
+  await click(customer, 'start-call');
+  await state(customer, 'avatar-state', 'live');
+  const agent = await agentLogsIn(browser);
+  watch(agent, 'agent');
+  await click(agent, 'accept-call');
+  await state(customer, 'call-state', 'connected');
+  await agent.type('[data-testid="avatar-say"]', sentence);
+  await click(agent, 'avatar-say-submit');
+  await customer.bringToFront(); // Firefox paints only the window in front
+  seen.jitter_buffer_target = await customer.evaluate(() => 'jitterBufferTarget' in RTCRtpReceiver.prototype);
+  seen.series = await customer.evaluate(`(${probe})(["avatar-video", ${Number(ms)}, ${roi}])`);
+  seen.errors = errors;
+  console.log(JSON.stringify(seen));
 }
 
 main().catch((err) => {

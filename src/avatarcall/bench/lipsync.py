@@ -6,6 +6,8 @@ avatar speaks, either its own speech (TTS, typed by the agent) or the agent's li
 mouth region's opening is measured on every decoded frame and the sound level of the avatar's
 stream with WebAudio; the lag that best correlates them is the offset. Each run is made twice,
 alternately: with the SDK's LipSync (the product) and with the browser's own A/V sync alone.
+Where Debian's Firefox ESR is installed, each run also measures the avatar's speech there (the
+SDK's LipSync works only where ``jitterBufferTarget`` exists; the row says which).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ SENTENCE = ("Bonjour madame, je vous remercie pour votre patience. Nous allons r
             "votre dossier, puis je vous propose une solution simple et rapide.")
 SOURCES = {"speech": "avatar speech (TTS)", "voice": "agent's live voice"}
 VARIANTS = {"ours": "LipSync (ours)", "browser": "browser sync only"}
+FIREFOX_LABEL = {True: "Firefox, LipSync (ours)", False: "Firefox, its own sync"}
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Offsets:
     lags: list[float] = field(default_factory=list)
     correlations: list[float] = field(default_factory=list)
     failures: int = 0
+    label: str = ""  # the variant's words when not one of VARIANTS
 
 
 async def _one(browser, url: str, source: str, variant: str) -> tuple[float, float]:
@@ -99,18 +103,42 @@ async def _run_in(work: Path, runs: int) -> dict[tuple[str, str], Offsets]:
                         offsets.correlations.append(corr)
                         print(f"  run {i + 1}/{runs} {source_label:<22} {variant_label:<18} "
                               f"lag {lag:+5.0f} ms  correlation {corr:.2f}", flush=True)
+                await asyncio.to_thread(_firefox_run, server.url, work, results, i, runs)
             await browser.close()
     finally:
         server.stop()
     return results
 
 
+def _firefox_run(url: str, work: Path, results: dict[tuple[str, str], Offsets], i: int,
+                 runs: int) -> None:
+    """The avatar's speech in Firefox (nothing when Firefox or the driver is not here)."""
+    from avatarcall.testing.browser import best_lag
+    from avatarcall.testing.firefox import available, lipsync_series
+
+    if not available():
+        return
+    offsets = results.setdefault(("speech", "firefox"), Offsets())
+    try:
+        seen = lipsync_series(url, SENTENCE, SECONDS * 1000, work)
+    except AssertionError as exc:  # a failed run is counted, never hidden
+        offsets.failures += 1
+        print(f"  run {i + 1} speech firefox: failed ({str(exc)[:300]})", flush=True)
+        return
+    lag, corr = best_lag(seen["series"])
+    offsets.lags.append(lag)
+    offsets.correlations.append(corr)
+    offsets.label = FIREFOX_LABEL[bool(seen["jitter_buffer_target"])]
+    print(f"  run {i + 1}/{runs} {SOURCES['speech']:<22} {offsets.label:<18} lag {lag:+5.0f} ms  "
+          f"correlation {corr:.2f}", flush=True)
+
+
 def print_offsets(results: dict[tuple[str, str], Offsets]) -> None:
-    print(f"\nA/V offset at the browser (Chromium; mouth opening vs sound level over {SECONDS} s; "
+    print(f"\nA/V offset at the browser (Chromium, and Firefox where installed; mouth opening vs sound level over {SECONDS} s; "
           "negative = lips lead the sound)")
     print(f"  {'':<44} {'median':>8} {'range':>16} {'corr.':>7} {'runs':>6}")
     for (source, variant), o in results.items():
-        label = f"{SOURCES[source]}, {VARIANTS[variant]}"
+        label = f"{SOURCES[source]}, {o.label or VARIANTS[variant]}"
         if not o.lags:
             print(f"  {label:<44} {'-':>8} {'-':>16} {'-':>7} {0:>3}/{o.failures}")
             continue

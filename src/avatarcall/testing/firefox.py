@@ -18,6 +18,11 @@ DRIVER = ROOT / "tests" / "js" / "firefox.mjs"
 FIREFOX = os.environ.get("AVATARCALL_FIREFOX", "/usr/bin/firefox-esr")
 
 
+def available() -> bool:
+    """Whether Firefox, node and the driver are here (scripts/setup.sh --test; a checkout)."""
+    return all(shutil.which(x) for x in (FIREFOX, "node")) and DRIVER.exists()
+
+
 def firefox(mode: str, *urls: str, timeout: float = 240) -> dict[str, Any]:
     """Run the flow (``pages`` or ``vue``); what it saw, or an AssertionError with the step."""
     if not shutil.which(FIREFOX):
@@ -33,6 +38,17 @@ def firefox(mode: str, *urls: str, timeout: float = 240) -> dict[str, Any]:
         f"firefox {mode}: {seen.get('failed') or done.stderr[-3000:]} {seen.get('errors', '')}")
     print(json.dumps(seen))
     return seen
+
+
+def lipsync_series(server_url: str, sentence: str, ms: int, work: Path) -> dict[str, Any]:
+    """A call in Firefox whose avatar says ``sentence``: the customer's page's mouth openness
+    and sound level over ``ms`` (:data:`~avatarcall.testing.browser.LIPSYNC_PROBE`), and
+    whether this Firefox has ``jitterBufferTarget`` (the SDK's LipSync needs it)."""
+    from avatarcall.testing.browser import LIPSYNC_PROBE, MOUTH_ROI
+
+    probe = work / "lipsync-probe.js"
+    probe.write_text(LIPSYNC_PROBE.strip())
+    return firefox("lipsync", server_url, str(probe), sentence, str(ms), json.dumps(list(MOUTH_ROI)))
 
 
 def assert_whole_flow(seen: dict[str, Any]) -> None:
