@@ -367,8 +367,9 @@ def best_lag(series: dict[str, list[list[float]]], max_lag_ms: int = 300,
     """
     import numpy as np
 
-    mouth = np.array(series["mouth"], dtype=float)
-    audio = np.array(series["audio"], dtype=float)
+    # In time order: Firefox's audio callbacks do not always come in the order they play.
+    mouth = np.array(sorted(series["mouth"]), dtype=float)
+    audio = np.array(sorted(series["audio"]), dtype=float)
     t0 = max(mouth[0, 0], audio[0, 0]) + max_lag_ms
     t1 = min(mouth[-1, 0], audio[-1, 0]) - max_lag_ms
     grid = np.arange(t0, t1, step_ms)

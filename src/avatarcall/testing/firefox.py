@@ -36,7 +36,7 @@ def firefox(mode: str, *urls: str, timeout: float = 240) -> dict[str, Any]:
     seen = json.loads(lines[-1]) if lines else {}
     assert done.returncode == 0 and lines, (
         f"firefox {mode}: {seen.get('failed') or done.stderr[-3000:]} {seen.get('errors', '')}")
-    print(json.dumps(seen))
+    print(json.dumps({k: v for k, v in seen.items() if k != "series"}))  # (series: long)
     return seen
 
 
