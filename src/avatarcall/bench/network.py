@@ -10,12 +10,12 @@ for ``--seconds``, ``--runs`` times; the table gives medians of the runs."""
 from __future__ import annotations
 
 import asyncio
-import math
 import statistics
 import tempfile
 from pathlib import Path
 
 from avatarcall.bench.lipsync import SENTENCE
+from avatarcall.bench.stats import median, ms
 from avatarcall.testing import browser as b
 from avatarcall.testing.lab_call import LabCall
 from avatarcall.testing.media_probe import Seen, watch
@@ -24,38 +24,32 @@ from avatarcall.testing.shaping import PROFILES
 SETTLE_SECONDS = 15.0  # the browsers and the avatar adapt to a new profile
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-async def _offset(call: LabCall) -> float:
+async def _offset(call: LabCall) -> float | None:
     """The avatar's A/V offset on the customer's page while it says a sentence (ms, negative:
-    the lips lead), or NaN when mouth and sound do not correlate (nothing to align)."""
+    the lips lead), or None when mouth and sound do not correlate (nothing to align)."""
     await b.by_testid(call.agent.page, "avatar-say").fill(SENTENCE)
     await b.by_testid(call.agent.page, "avatar-say-submit").click()
     lag, correlation = b.best_lag(await b.lipsync_series(call.customer, 8000))
     await asyncio.sleep(3)  # the rest of the sentence: the next watch sees the avatar quiet
-    return lag if correlation > 0.15 else float("nan")
+    return lag if correlation > 0.15 else None
 
 
-def _signed_ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:+.0f} ms"  # NaN: not measured
-
-
-def _row(name: str, runs: list[dict[str, Seen]], offsets: list[float]) -> str:
+def _row(name: str, runs: list[dict[str, Seen]], offsets: list[float | None]) -> str:
+    """Medians of the runs (at least one)."""
     call = [r["remote-video"] for r in runs]
     avatar = [r["avatar-video"] for r in runs]
 
     def concealed(seen: list[Seen]) -> str:
-        shares = [s.concealed for s in seen if s.concealed is not None]
-        return f"{100 * _median(shares):.1f} %" if shares else "-"
+        share = median([s.concealed for s in seen if s.concealed is not None])
+        return "-" if share is None else f"{100 * share:.1f} %"
 
-    return (f"| {name} | {_median([s.fps for s in call]):.1f} | {max(s.freezes for s in call)} | "
-            f"{_median([s.longest_gap_s for s in call]) * 1000:.0f} ms | {concealed(call)} | "
-            f"{_median([s.fps for s in avatar]):.1f} | {max(s.freezes for s in avatar)} | "
-            f"{_median([s.longest_gap_s for s in avatar]) * 1000:.0f} ms | "
-            f"{int(_median([s.width for s in avatar]))} px | {concealed(avatar)} | "
-            f"{_signed_ms(_median([o for o in offsets if not math.isnan(o)]))} |")
+    offset = median([o for o in offsets if o is not None])
+    return (f"| {name} | {statistics.median(s.fps for s in call):.1f} | "
+            f"{max(s.freezes for s in call)} | {ms(median([s.longest_gap_s for s in call]))} | "
+            f"{concealed(call)} | {statistics.median(s.fps for s in avatar):.1f} | "
+            f"{max(s.freezes for s in avatar)} | {ms(median([s.longest_gap_s for s in avatar]))} | "
+            f"{statistics.median(s.width for s in avatar):.0f} px | {concealed(avatar)} | "
+            f"{'-' if offset is None else f'{offset:+.0f} ms'} |")
 
 
 async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
@@ -69,7 +63,8 @@ async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
             for name in profiles:
                 call.lab.shape(PROFILES[name])
                 await asyncio.sleep(SETTLE_SECONDS)
-                seen, offsets = [], []
+                seen: list[dict[str, Seen]] = []
+                offsets: list[float | None] = []
                 for _ in range(runs):
                     seen.append(await watch(call.customer, seconds))
                     offsets.append(await _offset(call))

@@ -4,8 +4,8 @@
 import { Emitter } from './events.js';
 import { PathWatch } from './path-watch.js';
 
-// When the path goes down (PathWatch), the offering side (not polite) restarts ICE at once, the
-// polite side a moment later if no restart came from the other side (no crossing offers); then
+// When the path goes down (PathWatch), the offering side (not polite) restarts ICE at once; the
+// polite side asks it to a moment later, if no restart came meanwhile (offers never cross); then
 // again while it stays down (e.g. the TURN server is away): each restart gathers anew.
 const POLITE_WAIT_MS = 1000;
 const RESTART_EVERY_MS = 2000;
@@ -20,7 +20,8 @@ const ASKED_AGAIN_MS = 1000; // a restart asked for this soon after one made is 
 const ANSWER_WAIT_MS = 4000;
 const ANSWER_WAIT_CAP_MS = 30000;
 
-/** Events: "state" (connectionState), "track" (MediaStream of the other person). */
+/** Events: "state" (connectionState, but "disconnected" as soon as the other person's media
+ *  stops), "track" (MediaStream of the other person). */
 export class CallLink extends Emitter {
   _pc;
   _session;
