@@ -19,6 +19,8 @@ if [ "$want_test" = 1 ]; then
   command -v haproxy >/dev/null || packages+=(haproxy)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
   fc-list 2>/dev/null | grep -qi dejavu || packages+=(fonts-dejavu-core)
+  # voices of recorded speakers beside espeak-ng's, for bench conversation's spoken questions
+  command -v flite >/dev/null || packages+=(flite)
   # the browser SDK's own tests (node's test runner) and its TypeScript consumer
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

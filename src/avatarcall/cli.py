@@ -326,7 +326,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.what == "conversation":
         from avatarcall.bench.conversation import run as run_conversation
 
-        return run_conversation(runs=args.runs or 20)
+        return run_conversation(runs=args.runs or 40)
     raise SystemExit(f"unknown benchmark {args.what}")
 
 
@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--nodes", type=int, default=2, help="scale: nodes")
     bench.add_argument("--max-sessions", type=int, default=24, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, help="calls: 20, recovery: 5 (per scenario), lipsync: 5, avatar: 3 "
-                       "(A/V runs), conversation: 20 (questions of each kind), network: 1")
+                       "(A/V runs), conversation: 40 (questions of each kind, per voice), network: 1")
     bench.add_argument("--chromium", help="the browser to drive (default: /usr/bin/chromium, or "
                        "AVATARCALL_CHROMIUM)")
     bench.set_defaults(func=_bench)

@@ -8,7 +8,7 @@ import numpy as np
 
 from avatarcall.assistant import load_faqs
 from avatarcall.avatar.hearing import BARGE_IN, PAUSE, BargeIn, Hearing, Pause, Turn
-from avatarcall.avatar.recognizers import PocketSphinx, bigram_arpa
+from avatarcall.avatar.recognizers import PocketSphinx
 from avatarcall.avatar.speech import SAMPLE_RATE, EspeakSynthesizer
 
 
@@ -72,7 +72,3 @@ def test_the_recogniser_hears_a_question_of_the_faq() -> None:
     text = recognizer.transcribe(turn.pcm, "en")
     assert faq.best(text).entry.id == "opening-hours", text
 
-
-def test_the_language_model_is_a_valid_arpa_bigram_model() -> None:
-    arpa = bigram_arpa([["where", "is", "my", "order"], ["my", "order"]])
-    assert "ngram 1=6" in arpa and "ngram 2=6" in arpa and arpa.rstrip().endswith("\\end\\")

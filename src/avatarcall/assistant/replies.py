@@ -122,6 +122,17 @@ class Assistant:
             return Reply(say["unknown_after"], ReplyKind.UNKNOWN)
         return Reply(say["unknown"], ReplyKind.UNKNOWN, open=True)
 
+    def meaning(self, question: str, language: str) -> str | None:
+        """What answers ``question``: a live intent (``wait``, ``person``, ``message``) or a
+        FAQ entry's id; None: it is kept for the advisor. (A speech recogniser weighs its
+        guesses at what was said by what they mean.)"""
+        intent = intent_of(question, language)
+        if intent is not None:
+            return str(intent)
+        faq = self.faq(language)
+        match = faq.best(question) if faq else None
+        return match.entry.id if match else None
+
     @staticmethod
     def _wait(say: dict[str, str], waiting: Waiting | None, kind: ReplyKind) -> str:
         if waiting is None:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from avatarcall.assistant import load_faqs
+from functools import partial
+
+from avatarcall.assistant import Assistant, load_faqs
 from avatarcall.avatar.loops import OverlayLoops
 from avatarcall.avatar.recognizers import (
     ByLanguage,
@@ -58,8 +60,10 @@ def recognizer(settings: Settings) -> Recognizer | None:
                                      key.get_secret_value() if key else None,
                                      settings.transcription_languages)
     elif settings.speech_recognizer == "pocketsphinx":
-        faq = load_faqs(settings.faq_dir).get("en")
-        base = PocketSphinx(faq.sentences() if faq else [])
+        faqs = load_faqs(settings.faq_dir)
+        english = faqs.get("en")
+        base = PocketSphinx(english.sentences() if english else [],
+                            meaning=partial(Assistant(faqs).meaning, language="en"))
     if not vosk:
         return base
     return ByLanguage([*([base] if base else []), *vosk])
