@@ -306,7 +306,7 @@ def _bench(args: argparse.Namespace) -> int:
         if (why := unavailable()) is not None:
             raise SystemExit(f"avatarcall: 'bench recovery': {why}")
         chosen = tuple(args.scenario) if args.scenario else SCENARIOS
-        return run_recovery(runs=args.runs or 5, scenarios=chosen)
+        return run_recovery(runs=args.runs or 5, scenarios=chosen, browser=args.browser)
     if args.what == "avatar":
         from avatarcall.bench.avatar import run as run_avatar
 
@@ -322,7 +322,7 @@ def _bench(args: argparse.Namespace) -> int:
         if (why := unavailable()) is not None:
             raise SystemExit(f"avatarcall: 'bench network': {why}")
 
-        return run_network(runs=args.runs or 1, seconds=args.seconds)
+        return run_network(runs=args.runs or 1, seconds=args.seconds, browser=args.browser)
     if args.what == "conversation":
         from avatarcall.bench.conversation import run as run_conversation
 
@@ -407,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
                                         "conversation", "network"])
     bench.add_argument("--scenario", action="append", choices=["turn", "cut", "change"],
                        help="recovery: how the network breaks (repeatable; default all three)")
+    bench.add_argument("--browser", choices=["chromium", "firefox"], default="chromium",
+                       help="recovery, network: the customer's browser (Firefox: Debian's ESR)")
     bench.add_argument("--seconds", type=float, default=10.0,
                        help="network: how long each profile is watched per run")
     bench.add_argument("--customers", type=int, default=2000, help="scale: waiting customers")

@@ -1,6 +1,7 @@
-"""The call and the avatar on real networks' terms, seen by a customer whose Chromium sits
-behind the network lab (a namespace and a shaping relay): a 4G link, a poor one, a cut, a change
-of network. Each time: the states the customer sees, and video painted in both elements."""
+"""The call and the avatar on real networks' terms, seen by a customer whose Chromium (or
+Firefox) sits behind the network lab (a namespace and a shaping relay): a 4G link, a poor one, a
+cut, a change of network. Each time: the states the customer sees, and video painted in both
+elements."""
 
 from __future__ import annotations
 
@@ -70,3 +71,28 @@ async def test_after_a_cut_and_a_change_of_network_the_call_and_the_avatar_come_
         await asyncio.sleep(1)
         await _both_videos_flow(call)
         await call.customer.page.screenshot(path=str(tmp_path / "after-change.png"))
+
+
+async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_both_videos_flow(
+        browser, tmp_path: Path) -> None:
+    """The customer in Debian's Firefox ESR behind the lab (its driver in the namespace too),
+    the agent in Chromium: 4G, poor (the avatar's low layer), a cut, a change of network."""
+    async with lab_call(tmp_path, browser.browser_type, beside=browser,
+                        customer_in="firefox") as call:
+        await _both_videos_flow(call)
+        for name in ("4g", "poor"):
+            call.lab.shape(PROFILES[name])
+            await asyncio.sleep(5)
+            await _both_videos_flow(call)
+        await _until_width(call, 256)
+        call.lab.shape(PROFILES["good"])
+        call.lab.cut()
+        await asyncio.sleep(5)
+        call.lab.restore()
+        await _both_videos_flow(call)
+        call.lab.change_network()
+        await asyncio.sleep(1)
+        await _both_videos_flow(call)
+        await call.customer.page.screenshot(path=str(tmp_path / "firefox-after-change.png"))
+        assert "failed" not in await b.state_history(call.customer, "call-state")
+        assert call.customer.errors == []

@@ -9,7 +9,15 @@
 //        source: mouth opening and sound level over MS ms in ROI, avatarcall.testing.browser)
 //
 // Prints one JSON line of what it saw; exits 1 with the reason when a step fails.
+//
+//   node tests/js/firefox.mjs serve PRELOAD_FILE
+//        one page, driven from stdin, one JSON request a line ({id, op, ...}: goto url, click
+//        testid, type testid text, evaluate source arg, screenshot path); one JSON line back
+//        for each ({id, result} or {id, error}), and {event: "error", text} for what the page
+//        writes to its console as an error. The page runs PRELOAD_FILE before its own scripts.
+//        (avatarcall.testing.firefox.FirefoxPerson: a person in the network lab, say.)
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
 
 const [mode, serverUrl, appUrl, ...rest] = process.argv.slice(2);
@@ -89,6 +97,10 @@ async function main() {
     extraPrefsFirefox: PREFS,
   });
   const seen = { mode, browser: await browser.version() };
+  if (mode === 'serve') {
+    await serve(browser, serverUrl); // (its one argument: the preload's file)
+    return;
+  }
   try {
     if (mode === 'lipsync') {
       await lipSync(browser, seen);
@@ -145,6 +157,43 @@ async function lipSync(browser, seen) {
   seen.series = await customer.evaluate(`(${probe})(["avatar-video", ${Number(ms)}, ${roi}])`);
   seen.errors = errors;
   console.log(JSON.stringify(seen));
+}
+
+// One page, driven line by line from stdin until it closes.
+async function serve(browser, preloadFile) {
+  const page = await (await browser.createBrowserContext()).newPage();
+  await page.evaluateOnNewDocument(readFileSync(preloadFile, 'utf8'));
+  page.on('pageerror', (err) => say({ event: 'error', text: `uncaught ${err.message}` }));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') say({ event: 'error', text: msg.text(), url: msg.location()?.url ?? '' });
+  });
+  const ops = {
+    goto: ({ url }) => page.goto(url).then(() => null),
+    click: ({ testid }) => click(page, testid).then(() => null),
+    type: ({ testid, text }) => page.type(`[data-testid="${testid}"]`, text).then(() => null),
+    screenshot: ({ path }) => page.screenshot({ path }).then(() => null),
+    // A function's source is called with arg (as Playwright's page.evaluate does).
+    evaluate: ({ source, arg }) => page.evaluate(
+      `(async () => { const v = (${source}); return typeof v === 'function' ? v(${JSON.stringify(arg ?? null)}) : v; })()`),
+  };
+  say({ event: 'ready', browser: await browser.version() });
+  const pending = new Set();
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue;
+    const request = JSON.parse(line);
+    const done = Promise.resolve()
+      .then(() => ops[request.op](request))
+      .then((result) => say({ id: request.id, result: result ?? null }),
+        (err) => say({ id: request.id, error: String(err.message ?? err) }));
+    pending.add(done);
+    done.finally(() => pending.delete(done));
+  }
+  await Promise.allSettled([...pending]);
+  await browser.close();
+}
+
+function say(message) {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
 main().catch((err) => {

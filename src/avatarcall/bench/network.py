@@ -17,7 +17,7 @@ from pathlib import Path
 from avatarcall.bench.lipsync import SENTENCE
 from avatarcall.bench.stats import median, ms
 from avatarcall.testing import browser as b
-from avatarcall.testing.lab_call import LabCall
+from avatarcall.testing.lab_call import BrowserName, LabCall
 from avatarcall.testing.media_probe import Seen, watch
 from avatarcall.testing.shaping import PROFILES
 
@@ -52,14 +52,15 @@ def _row(name: str, runs: list[dict[str, Seen]], offsets: list[float | None]) ->
             f"{'-' if offset is None else f'{offset:+.0f} ms'} |")
 
 
-async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
+async def _main(runs: int, seconds: float, profiles: list[str], browser: BrowserName) -> None:
     from playwright.async_api import async_playwright
 
     from avatarcall.testing.lab_call import lab_call
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="avatarcall-bench-", ignore_cleanup_errors=True) as work:
-        async with async_playwright() as p, lab_call(Path(work), p.chromium) as call:
+        async with async_playwright() as p, lab_call(Path(work), p.chromium,
+                                                            customer_in=browser) as call:
             for name in profiles:
                 call.lab.shape(PROFILES[name])
                 await asyncio.sleep(SETTLE_SECONDS)
@@ -70,8 +71,8 @@ async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
                     offsets.append(await _offset(call))
                 rows.append(_row(name, seen, offsets))
                 print(f"  {name}: done", flush=True)
-    print(f"\navatarcall bench network --runs {runs} --seconds {seconds:g}  (the customer's "
-          "link shaped in user space, both ways; relay-only through coturn; seen on the "
+    print(f"\navatarcall bench network --runs {runs} --seconds {seconds:g} --browser {browser}  "
+          "(the customer's link shaped in user space, both ways; relay-only through coturn; seen on the "
           "customer's page)\n")
     print("| profile | agent video fps | freezes | longest gap | concealed audio | "
           "avatar fps | freezes | longest gap | avatar width | avatar concealed audio | "
@@ -85,6 +86,7 @@ async def _main(runs: int, seconds: float, profiles: list[str]) -> None:
           "the best correlation of mouth opening and sound level over 8 s of speech.")
 
 
-def run(runs: int = 1, seconds: float = 10.0, profiles: list[str] | None = None) -> int:
-    asyncio.run(_main(runs, seconds, profiles or list(PROFILES)))
+def run(runs: int = 1, seconds: float = 10.0, profiles: list[str] | None = None,
+        browser: BrowserName = "chromium") -> int:
+    asyncio.run(_main(runs, seconds, profiles or list(PROFILES), browser))
     return 0

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from avatarcall.bench.stats import median, ms, p95
-from avatarcall.testing.lab_call import LabCall
+from avatarcall.testing.lab_call import BrowserName, LabCall
 from avatarcall.testing.media_probe import watch
 
 OUTAGE_SECONDS = 5.0
@@ -51,14 +51,15 @@ async def _break(call: LabCall, scenario: str) -> float:
     return time.monotonic()
 
 
-async def _main(runs: int, scenarios: tuple[str, ...]) -> None:
+async def _main(runs: int, scenarios: tuple[str, ...], browser: BrowserName) -> None:
     from playwright.async_api import async_playwright
 
     from avatarcall.testing.lab_call import lab_call
 
     results: dict[str, tuple[list[float], list[float], int]] = {}
     with tempfile.TemporaryDirectory(prefix="avatarcall-bench-", ignore_cleanup_errors=True) as work:
-        async with async_playwright() as p, lab_call(Path(work), p.chromium) as call:
+        async with async_playwright() as p, lab_call(Path(work), p.chromium,
+                                                            customer_in=browser) as call:
             for scenario in scenarios:
                 calls, avatars, ok = [], [], 0
                 for i in range(runs):
@@ -72,7 +73,7 @@ async def _main(runs: int, scenarios: tuple[str, ...]) -> None:
                           flush=True)
                     await asyncio.sleep(3)
                 results[scenario] = (calls, avatars, ok)
-    print(f"\navatarcall bench recovery --runs {runs}  (relay-only through coturn; the customer "
+    print(f"\navatarcall bench recovery --runs {runs} --browser {browser}  (relay-only through coturn; the customer "
           f"behind the network lab; outages of {OUTAGE_SECONDS:.0f} s)\n")
     print("| broken by | back without a reload | call video p50 | p95 | avatar p50 | p95 |")
     print("|---|---|---|---|---|---|")
@@ -83,6 +84,6 @@ async def _main(runs: int, scenarios: tuple[str, ...]) -> None:
           "goal (issue #17): p95 <= 3 s for the call and the avatar")
 
 
-def run(runs: int, scenarios: tuple[str, ...] = SCENARIOS) -> int:
-    asyncio.run(_main(runs, scenarios))
+def run(runs: int, scenarios: tuple[str, ...] = SCENARIOS, browser: BrowserName = "chromium") -> int:
+    asyncio.run(_main(runs, scenarios, browser))
     return 0

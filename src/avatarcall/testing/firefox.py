@@ -1,13 +1,18 @@
 """Debian's Firefox ESR, driven over WebDriver BiDi by ``tests/js/firefox.mjs`` (puppeteer-core;
 Playwright cannot drive a stock Firefox): a customer and an agent through a whole call with
-the avatar, and what they saw."""
+the avatar, and what they saw; or one person's page driven step by step (:class:`FirefoxPerson`,
+in the network lab, say), as the tests drive Chromium's."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import json
 import os
 import shutil
 import subprocess
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +64,112 @@ def assert_whole_flow(seen: dict[str, Any]) -> None:
         assert seen[name]["frames"] >= 5 and seen[name]["width"] > 0, (name, seen)
     assert seen["call_state_with_avatar"] == "connected"
     assert seen["errors"] == []
+
+
+class FirefoxPage:
+    """A page of a Firefox that ``firefox.mjs serve`` drives: what the tests ask of a
+    Playwright page (``evaluate``, ``screenshot``), one JSON line each way."""
+
+    def __init__(self, process: asyncio.subprocess.Process, errors: list[str]) -> None:
+        self._process = process
+        self._errors = errors
+        self._ids = itertools.count()
+        self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self.ready: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._reading = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._process.stdout is not None
+        while line := await self._process.stdout.readline():
+            if not line.startswith(b"{"):
+                continue
+            said = json.loads(line)
+            if said.get("event") == "ready":
+                self.ready.set_result(said["browser"])
+            elif said.get("event") == "error":
+                if not said.get("url", "").endswith("/api/me"):  # before sign-in: 401, expected
+                    self._errors.append(said["text"])
+            elif "failed" in said and not self.ready.done():
+                self.ready.set_exception(AssertionError(f"firefox serve: {said['failed']}"))
+            elif (waiting := self._waiting.pop(said.get("id", -1), None)) is not None:
+                if "error" in said:
+                    waiting.set_exception(AssertionError(f"firefox: {said['error']}"))
+                else:
+                    waiting.set_result(said["result"])
+        ended = AssertionError(f"firefox serve ended ({await self._process.wait()})")
+        for waiting in [self.ready, *self._waiting.values()]:
+            if not waiting.done():
+                waiting.set_exception(ended)
+
+    async def _ask(self, op: str, **args: Any) -> Any:
+        assert self._process.stdin is not None
+        request_id = next(self._ids)
+        answer = self._waiting[request_id] = asyncio.get_running_loop().create_future()
+        self._process.stdin.write(json.dumps({"id": request_id, "op": op, **args}).encode() + b"\n")
+        await self._process.stdin.drain()
+        return await answer
+
+    async def goto(self, url: str) -> None:
+        await self._ask("goto", url=url)
+
+    async def click(self, testid: str) -> None:
+        await self._ask("click", testid=testid)
+
+    async def evaluate(self, source: str, arg: Any = None) -> Any:
+        """``source``'s value in the page; a function's source is called with ``arg``."""
+        return await self._ask("evaluate", source=source, arg=arg)
+
+    async def screenshot(self, path: str) -> None:
+        await self._ask("screenshot", path=path)
+
+    async def close(self) -> None:
+        if self._process.stdin is not None and not self._process.stdin.is_closing():
+            self._process.stdin.close()
+        try:
+            await asyncio.wait_for(self._process.wait(), 30)
+        except TimeoutError:
+            self._process.kill()
+        await asyncio.gather(self._reading, return_exceptions=True)
+
+
+class FirefoxPerson:
+    """Someone in Firefox, as :class:`~avatarcall.testing.browser.Person` is in Chromium:
+    ``page``, ``errors``, ``state``, ``expect_state``."""
+
+    def __init__(self, page: FirefoxPage, errors: list[str]) -> None:
+        self.page, self.errors = page, errors
+
+    async def state(self, which: str) -> str:
+        return str(await self.page.evaluate(
+            f"document.querySelector('[data-testid=\"{which}\"]')?.dataset.state ?? ''"))
+
+    async def expect_state(self, which: str, value: str, timeout: int = 30_000) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout / 1000
+        while (now := await self.state(which)) != value:
+            assert loop.time() < end, f"{which} stayed {now!r}, never {value!r}"
+            await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def firefox_person(preload: str, work: Path,
+                         launcher: Sequence[str] = ()) -> AsyncIterator[FirefoxPerson]:
+    """A Firefox with one page that runs ``preload`` before its own scripts; ``launcher``
+    runs the driver (and so Firefox) inside something: ``ip netns exec NAME``, say."""
+    if not shutil.which(FIREFOX):
+        import pytest
+
+        pytest.skip(f"no Firefox at {FIREFOX} (scripts/setup.sh --test installs Debian's)")
+    installed(DRIVER.parent)
+    script = work / "firefox-preload.js"
+    script.write_text(preload)
+    process = await asyncio.create_subprocess_exec(
+        *launcher, "node", str(DRIVER), "serve", str(script), stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "AVATARCALL_FIREFOX": FIREFOX})
+    errors: list[str] = []
+    page = FirefoxPage(process, errors)
+    try:
+        await asyncio.wait_for(asyncio.shield(page.ready), 120)
+        yield FirefoxPerson(page, errors)
+    finally:
+        await page.close()

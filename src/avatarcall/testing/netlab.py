@@ -64,6 +64,9 @@ class Namespace:
         self._ip("addr", "add", f"{self.address}/24", "dev", "lab0")
         for device in ("lab0", "lab1"):
             self._ip("link", "set", device, "up")
+        # A default route, as any machine on a network has: Firefox gathers candidates on the
+        # address it would reach the internet from, and finds none without one.
+        self._ip("route", "add", "default", "dev", "lab0")
 
     def _ip(self, *args: str, namespace: bool = True) -> None:
         where = ["-n", self.name] if namespace else []
