@@ -331,7 +331,7 @@ class CallFlow:
                 to = decisions.relay_to(call, tab.role)
                 await self.bus.send(call.id, to, m.CallSignalOut(
                     call_id=call.id, description=msg.description, candidate=msg.candidate,
-                    restart=msg.restart))
+                    restart=msg.restart, offer=msg.offer))
             case m.RejoinCall():
                 await self._decide(call.id, lambda c: decisions.rejoin(c, tab.role, now))
             case m.LinkState():

@@ -79,7 +79,7 @@ def render_config(
     pkey: Path | str | None = None,
     relay_min_port: int = 49152,
     relay_max_port: int = 65535,
-    user_quota: int = 12,
+    user_quota: int = 48,
     total_quota: int = 1200,
     max_bps: int = 500_000,
     allow_loopback_peers: bool = False,
@@ -97,8 +97,11 @@ def render_config(
     - ``external_ip``: the public address when coturn sits behind 1:1 NAT (cloud VMs).
     - ``tls_port`` with ``cert`` and ``pkey`` (PEM files) adds a ``turns:`` listener;
       ``DEFAULT_TLS_PORT`` (443) is the usual choice. Without it TLS and DTLS are off.
-    - ``user_quota``: concurrent allocations per identity (a browser tab makes one
-      per TURN URL per peer connection, and more across ICE restarts);
+    - ``user_quota``: concurrent allocations per identity. A browser tab makes one per
+      TURN URL, network interface and peer connection, and again at each ICE restart; those
+      of a restart made during an outage are never released (their release is lost too) and
+      stay until their lifetime ends (10 min). 12 ran out after a few cuts of a call and its
+      avatar links (Firefox, two interfaces: no relay any more, the call never came back);
       ``total_quota``: for the whole server; ``max_bps``: bytes per second per
       session, each direction (0 = no cap).
     - ``allowed_peer_ips``: ranges (``ip`` or ``ip-ip``) to punch through the

@@ -70,6 +70,9 @@ class CallSignal(_Message):
     candidate: IceCandidate | None = None
     # The polite side asks the offering side for an ICE restart (offers never cross).
     restart: bool | None = None
+    # Which of the offering side's offers a description is, or answers: an answer to an offer
+    # since withdrawn (rolled back and made again) is told apart and dropped.
+    offer: int | None = Field(default=None, ge=0, le=2**31)
 
 
 class RejoinCall(_Message):
@@ -365,6 +368,7 @@ class CallSignalOut(_Message):
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
     restart: bool | None = None
+    offer: int | None = None
 
 
 class AvatarViewChanged(_Message):

@@ -38,6 +38,7 @@ export class CallLink extends Emitter {
   _videoChanges = Promise.resolve();
   _restartedAt = -Infinity; // when an ICE restart was last made or received (performance.now())
   _offeredAt = -Infinity; // when our last offer went out
+  _offers = 0; // our offers so far: each goes out numbered, its answer comes back so
   _gatheredAt = -Infinity; // when this side last found a candidate of its own
   _answerTimer = 0;
   _answerWait = ANSWER_WAIT_MS;
@@ -74,7 +75,9 @@ export class CallLink extends Emitter {
       try {
         this._makingOffer = true;
         await pc.setLocalDescription();
-        this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        this._offers += 1;
+        this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp },
+          offer: this._offers });
         this._offeredAt = performance.now();
         this._awaitAnswer();
       } catch (err) {
@@ -110,6 +113,8 @@ export class CallLink extends Emitter {
     }), session.on('ice-servers', follow));
     this._offs.push(session.on('call-signal', (msg) => {
       if (msg.callId !== callId) return;
+      // An offer renews the path: the polite side does not ask for another while answering it.
+      if (msg.description?.type === 'offer') this._restartedAt = performance.now();
       // Apply signals one after another, in arrival order.
       this._signals = this._signals.then(() => this._onSignal(msg)).catch((err) =>
         console.error('[avatarcall] call signal failed', err));
@@ -235,7 +240,7 @@ export class CallLink extends Emitter {
     this.restartIce(); // -> negotiationneeded: a new offer, with new ICE credentials
   }
 
-  async _onSignal({ description, candidate, restart }) {
+  async _onSignal({ description, candidate, restart, offer }) {
     const pc = this._pc;
     if (pc.signalingState === 'closed') return;
     if (restart && !this._polite) {
@@ -247,6 +252,9 @@ export class CallLink extends Emitter {
       const collision = description.type === 'offer' && (this._makingOffer || pc.signalingState !== 'stable');
       this._ignoreOffer = !this._polite && collision;
       if (this._ignoreOffer) return;
+      // The answer to an offer we withdrew (rolled back, made again): applied to the new one it
+      // would pair our new ICE credentials with theirs for the old, and the path never forms.
+      if (description.type === 'answer' && offer != null && offer !== this._offers) return;
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
         this._restartedAt = performance.now(); // the other side's offer renews the path too
@@ -255,7 +263,8 @@ export class CallLink extends Emitter {
           this._waitingTracks = null;
         }
         await pc.setLocalDescription();
-        this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+        this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp },
+          ...(offer == null ? {} : { offer }) });
       } else {
         clearTimeout(this._answerTimer);
         this._answerWait = ANSWER_WAIT_MS;
