@@ -60,17 +60,22 @@ async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_
         assert b.unexpected(call.customer) == []
 
 
+async def _cut_then_change_of_network(call: LabCall, screenshot: Path) -> None:
+    """A 5 s cut, then a change of network: both videos flow again after each."""
+    call.lab.cut()
+    await asyncio.sleep(5)
+    call.lab.restore()
+    await _both_videos_flow(call)
+    call.lab.change_network()
+    await asyncio.sleep(1)
+    await _both_videos_flow(call)
+    await call.customer.page.screenshot(path=str(screenshot))
+
+
 async def test_after_a_cut_and_a_change_of_network_the_call_and_the_avatar_come_back(
         browser, tmp_path: Path) -> None:
     async with lab_call(tmp_path, browser.browser_type, beside=browser) as call:
-        call.lab.cut()
-        await asyncio.sleep(5)
-        call.lab.restore()
-        await _both_videos_flow(call)
-        call.lab.change_network()
-        await asyncio.sleep(1)
-        await _both_videos_flow(call)
-        await call.customer.page.screenshot(path=str(tmp_path / "after-change.png"))
+        await _cut_then_change_of_network(call, tmp_path / "after-change.png")
 
 
 async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_both_videos_flow(
@@ -86,13 +91,6 @@ async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_bo
             await _both_videos_flow(call)
         await _until_width(call, 256)
         call.lab.shape(PROFILES["good"])
-        call.lab.cut()
-        await asyncio.sleep(5)
-        call.lab.restore()
-        await _both_videos_flow(call)
-        call.lab.change_network()
-        await asyncio.sleep(1)
-        await _both_videos_flow(call)
-        await call.customer.page.screenshot(path=str(tmp_path / "firefox-after-change.png"))
+        await _cut_then_change_of_network(call, tmp_path / "firefox-after-change.png")
         assert "failed" not in await b.state_history(call.customer, "call-state")
         assert call.customer.errors == []
