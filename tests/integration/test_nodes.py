@@ -157,6 +157,25 @@ async def test_of_a_hundred_accepts_across_both_nodes_exactly_one_wins(cluster: 
     assert set(results) - {"won"} <= {"call_taken", "not_allowed"}
 
 
+async def test_each_node_tells_its_own_tabs_of_the_queue(cluster: Cluster) -> None:
+    """What changes on node A (a customer joins, an agent takes a call) reaches node B's tabs:
+    its agent's console lists the new customer, its waiting customer moves up."""
+    cookie = await agent_cookie(cluster.b)
+    async with agent(cluster.b, cookie) as console_b, agent(cluster.a, cookie) as console_a:
+        await asyncio.sleep(1)  # node B's own rounds are over: what follows comes from node A
+        first = await new_call(cluster.a)
+        async with customer(cluster.a, first):
+            listed = await receive(console_b, "queue")
+            while first["call_id"] not in {i["call_id"] for i in listed["items"]}:
+                listed = await receive(console_b, "queue")
+            async with customer(cluster.b, await new_call(cluster.b)) as behind:
+                place = (await receive(behind, "queue.position"))["position"]
+                await asyncio.sleep(1)
+                await send(console_a, {"type": "call.accept", "call_id": first["call_id"]})
+                assert (await receive(behind, "queue.position"))["position"] == place - 1
+            await send(console_a, {"type": "call.end", "call_id": first["call_id"]})
+
+
 async def test_a_timer_fires_once_on_one_node(cluster: Cluster) -> None:
     """A customer who leaves is abandoned after the grace period, by exactly one node."""
     ticket = await new_call(cluster.a)

@@ -28,6 +28,16 @@ async def test_each_waiting_customer_hears_their_place_and_whether_anyone_is_onl
     assert second.last(m.QueuePosition).position == 1  # moved up
 
 
+async def test_a_waiting_customer_is_not_told_again_of_those_who_join_behind() -> None:
+    """A thousand joining behind would be a thousand messages to everyone ahead of them."""
+    h = FlowHarness()
+    _, first = await h.customer("Zoé")
+    told = len(first.outlet.of(m.QueuePosition))
+    for name in ("Léa", "Noé", "Ana"):
+        await h.customer(name)
+    assert len(first.outlet.of(m.QueuePosition)) == told
+
+
 async def test_the_estimated_wait_comes_from_how_often_calls_were_taken() -> None:
     h = FlowHarness()
     agents = [await h.agent(f"agent{i}") for i in range(3)]

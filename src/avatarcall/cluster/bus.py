@@ -3,12 +3,13 @@
 Each node keeps its own tabs' sockets (a ``LocalPeerBus``); who is which participant of which
 call is shared in Redis (``{p}bind:{call}``: role -> tab). A tab's id starts with its node's
 (``node/uuid``), so a message for a tab on another node is published on that node's channel
-and delivered there. ``to_agents`` reaches every node's agent tabs.
+and delivered there. A change of the queue is broadcast: each node tells its own tabs.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from avatarcall.calls.models import Role
@@ -40,8 +41,9 @@ class RedisPeerBus:
         self._redis = node.redis
         self._p = node.prefix
         self._unbind = self._redis.register_script(_UNBIND)
+        self._queue_watchers: list[Callable[[], Awaitable[None]]] = []
         node.on("tab", self._deliver)
-        node.on("agents", self._to_local_agents)
+        node.on("queue", self._queue_changed_elsewhere)
 
     # --- the transport's side ---------------------------------------------------------------
 
@@ -89,8 +91,10 @@ class RedisPeerBus:
             case "unbind":
                 await self.local.unbind(message["call"], Role(message["role"]), tab)
 
-    async def _to_local_agents(self, message: dict[str, Any]) -> None:
-        await self.local.to_agents(m.parse_server_message(message["message"]))
+    async def _queue_changed_elsewhere(self, message: dict[str, Any]) -> None:
+        if message.get("origin") != self.node.id:
+            for changed in self._queue_watchers:
+                await changed()
 
     async def _to_tab(self, tab: str, op: str, message: m.ServerMessage | None = None) -> None:
         node = _node_of(tab)
@@ -144,8 +148,14 @@ class RedisPeerBus:
     async def send_tab(self, tab: str, message: m.ServerMessage) -> None:
         await self._to_tab(tab, "send", message)
 
-    async def to_agents(self, message: m.ServerMessage) -> None:
-        await self.node.send("*", "agents", message=message.model_dump_json(exclude_none=True))
+    def here(self) -> list[tuple[Tab, str | None]]:
+        return self.local.here()
+
+    async def queue_changed(self) -> None:
+        await self.node.send("*", "queue", origin=self.node.id)
+
+    def watch_queue(self, changed: Callable[[], Awaitable[None]]) -> None:
+        self._queue_watchers.append(changed)
 
     async def drop(self, call_id: str, role: Role) -> bool:
         tab = await self.holder(call_id, role)

@@ -89,8 +89,8 @@ class RedisCallRepository:
             pipe.delete(call).zrem(calls, call_id).zrem(waiting, call_id).zrem(active, call_id)
             await pipe.execute()
 
-    async def _calls(self, index: str) -> list[Call]:
-        ids = await self.redis.zrange(f"{self._p}{index}", 0, -1)
+    async def _calls(self, index: str, first: int | None = None) -> list[Call]:
+        ids = await self.redis.zrange(f"{self._p}{index}", 0, -1 if first is None else first - 1)
         if not ids:
             return []
         raws = await self.redis.mget([f"{self._p}call:{i.decode()}" for i in ids])
@@ -99,8 +99,11 @@ class RedisCallRepository:
     async def live(self) -> list[Call]:
         return await self._calls("calls")
 
-    async def waiting(self) -> list[Call]:
-        return await self._calls("waiting")
+    async def waiting(self, first: int | None = None) -> list[Call]:
+        return await self._calls("waiting", first)
+
+    async def waiting_ids(self) -> list[str]:
+        return [i.decode() for i in await self.redis.zrange(f"{self._p}waiting", 0, -1)]
 
     async def counts(self) -> tuple[int, int]:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -7,6 +7,7 @@ closes; the flow only ever names tabs and participants.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from avatarcall.calls.models import Role
@@ -103,10 +104,14 @@ class LocalPeerBus:
         if entry is not None:
             entry[1].send(message)
 
-    async def to_agents(self, message: ServerMessage) -> None:
-        for tab, outlet in list(self._tabs.values()):
-            if tab.role is Role.AGENT:
-                outlet.send(message)
+    def here(self) -> list[tuple[Tab, str | None]]:
+        return [(tab, self._call_of.get(tab.id)) for tab, _ in self._tabs.values()]
+
+    async def queue_changed(self) -> None:
+        """One process: no other node to tell."""
+
+    def watch_queue(self, changed: Callable[[], Awaitable[None]]) -> None:
+        """One process: no other node to hear from."""
 
     async def agents_online(self) -> int:
         return len({tab.name for tab, _ in self._tabs.values() if tab.role is Role.AGENT})

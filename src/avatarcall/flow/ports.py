@@ -9,7 +9,7 @@ server) and a fake for the flow's unit tests; scale-out swaps adapters, not the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -47,8 +47,12 @@ class CallRepository(Protocol):
     async def live(self) -> list[Call]:
         """The working set, oldest first."""
 
-    async def waiting(self) -> list[Call]:
-        """The calls waiting for an agent, oldest first (the queue)."""
+    async def waiting(self, first: int | None = None) -> list[Call]:
+        """The calls waiting for an agent, oldest first (the queue); only the ``first`` ones if
+        given."""
+
+    async def waiting_ids(self) -> list[str]:
+        """The ids of the calls waiting, oldest first: everyone's place in line."""
 
     async def counts(self) -> tuple[int, int]:
         """(calls on: connecting, connected or reconnecting; calls waiting)."""
@@ -87,8 +91,15 @@ class PeerBus(Protocol):
 
     async def send_tab(self, tab: str, message: ServerMessage) -> None: ...
 
-    async def to_agents(self, message: ServerMessage) -> None:
-        """To every agent's tab (the queue changed)."""
+    def here(self) -> list[tuple[Tab, str | None]]:
+        """This process's tabs, each with the call it is in (each node tells its own tabs of
+        the queue)."""
+
+    async def queue_changed(self) -> None:
+        """Tell the other nodes the queue changed (nothing to do with one process)."""
+
+    def watch_queue(self, changed: Callable[[], Awaitable[None]]) -> None:
+        """``changed()`` when another node says the queue changed."""
 
     async def agents_online(self) -> int:
         """How many agents' tabs are open (on every node)."""

@@ -22,12 +22,14 @@ def snapshot(call: Call, role: Role) -> m.CallSnapshot:
 QUEUE_SHOWN = 200  # an agent's console lists this many; the total says how many wait
 
 
-def queue(calls: Iterable[Call], away: Collection[str] = ()) -> m.QueueUpdate:
-    """The waiting customers, oldest first; ``away``: those whose page is closed."""
+def queue(calls: Iterable[Call], away: Collection[str] = (),
+          total: int | None = None) -> m.QueueUpdate:
+    """The waiting customers, oldest first; ``away``: those whose page is closed; ``total``:
+    how many wait (when ``calls`` are only the first of them)."""
     waiting = sorted((c for c in calls if c.state is CallState.WAITING), key=lambda c: c.created_at)
     return m.QueueUpdate(items=[
         m.QueueItem(call_id=c.id, customer=c.customer.name if c.customer else "",
                     language=c.language, waiting_since=c.created_at, connected=c.id not in away,
                     topic=c.topic)
         for c in waiting[:QUEUE_SHOWN]
-    ], total=len(waiting))
+    ], total=len(waiting) if total is None else total)

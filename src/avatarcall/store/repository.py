@@ -78,8 +78,11 @@ class LocalCallRepository:
     async def live(self) -> list[Call]:
         return sorted(self._calls.values(), key=lambda c: c.created_at)
 
-    async def waiting(self) -> list[Call]:
-        return [c for c in await self.live() if c.state is CallState.WAITING]
+    async def waiting(self, first: int | None = None) -> list[Call]:
+        return [c for c in await self.live() if c.state is CallState.WAITING][:first]
+
+    async def waiting_ids(self) -> list[str]:
+        return [c.id for c in await self.waiting()]
 
     async def counts(self) -> tuple[int, int]:
         states = [c.state for c in self._calls.values()]
