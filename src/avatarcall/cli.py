@@ -293,7 +293,8 @@ def _bench(args: argparse.Namespace) -> int:
     if args.what == "scale":
         from avatarcall.bench.scale import run as run_scale
 
-        return run_scale(customers=args.customers, nodes=args.nodes)
+        return run_scale(customers=args.customers, nodes=args.nodes, rate=args.rate,
+                         burst=args.burst)
     if args.what == "calls":
         from avatarcall.bench.calls import run
 
@@ -413,6 +414,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="network: how long each profile is watched per run")
     bench.add_argument("--customers", type=int, default=2000, help="scale: waiting customers")
     bench.add_argument("--nodes", type=int, default=2, help="scale: nodes")
+    bench.add_argument("--rate", type=float, default=50.0,
+                       help="scale: customers arriving per second (steady phase)")
+    bench.add_argument("--burst", type=int, default=400,
+                       help="scale: customers joining 50 at a time after the steady phase")
     bench.add_argument("--max-sessions", type=int, default=24, help="avatar: ramp limit")
     bench.add_argument("--runs", type=int, help="calls: 20, recovery: 5 (per scenario), lipsync: 5, avatar: 3 "
                        "(A/V runs), conversation: 40 (questions of each kind, per voice), network: 1")

@@ -170,9 +170,11 @@ def test_lb_config_and_bench_scale_run_from_a_plain_install(plain: dict[str, str
     assert checked.returncode == 0, checked.stderr
     bad = avatarcall(plain, "lb-config", "--node", "no-port")
     assert bad.returncode != 0 and bad.stdout == "" and "HOST:PORT" in bad.stderr
-    scale = avatarcall(plain, "bench", "scale", "--customers", "20")
+    scale = avatarcall(plain, "bench", "scale", "--customers", "20", "--burst", "10")
     assert scale.returncode == 0, scale.stderr[-2000:]
-    assert "waiting customers          20 (0 failed to join)" in scale.stdout
+    assert "waiting customers          30 (0 failed to join)" in scale.stdout
+    assert "steady       20 joined (0 failed)" in scale.stdout
+    assert "burst        10 joined (0 failed)" in scale.stdout
     assert "pings unanswered (lost)    0" in scale.stdout
 
 

@@ -55,9 +55,11 @@ class RedisPeerBus:
         if tab.role is Role.AGENT:
             self._agents_changed()
 
-    def detach(self, tab: str) -> None:
-        self.local.detach(tab)
-        self._agents_changed()
+    def detach(self, tab: str) -> Tab | None:
+        gone = self.local.detach(tab)
+        if gone is not None and gone.role is Role.AGENT:
+            self._agents_changed()
+        return gone
 
     def _agents_changed(self) -> None:
         """This node's count of agents in Redis (a hash per node; nodes gone are not counted)."""

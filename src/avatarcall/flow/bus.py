@@ -7,6 +7,7 @@ closes; the flow only ever names tabs and participants.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -32,18 +33,27 @@ class LocalPeerBus:
         self._tabs: dict[str, tuple[Tab, Outlet]] = {}
         self._call_of: dict[str, str] = {}
         self._holders: dict[tuple[str, Role], str] = {}
+        self._agents: Counter[str] = Counter()  # agents' names -> their tabs open here
 
     # --- the transport's side --------------------------------------------------------------
 
     def attach(self, tab: Tab, outlet: Outlet) -> None:
         self._tabs[tab.id] = (tab, outlet)
+        if tab.role is Role.AGENT:
+            self._agents[tab.name] += 1
 
-    def detach(self, tab: str) -> None:
-        self._tabs.pop(tab, None)
+    def detach(self, tab: str) -> Tab | None:
+        """The tab's socket closed; the tab it was, if it was attached."""
+        entry = self._tabs.pop(tab, None)
+        if entry is not None and entry[0].role is Role.AGENT:
+            self._agents[entry[0].name] -= 1
+            if not self._agents[entry[0].name]:
+                del self._agents[entry[0].name]
         call_id = self._call_of.pop(tab, None)
         for role in Role:
             if call_id is not None and self._holders.get((call_id, role)) == tab:
                 del self._holders[(call_id, role)]
+        return entry[0] if entry is not None else None
 
     def tab_count(self) -> int:
         return len(self._tabs)
@@ -114,7 +124,7 @@ class LocalPeerBus:
         """One process: no other node to hear from."""
 
     async def agents_online(self) -> int:
-        return len({tab.name for tab, _ in self._tabs.values() if tab.role is Role.AGENT})
+        return len(self._agents)
 
     async def drop(self, call_id: str, role: Role) -> bool:
         entry = self._tabs.get(self._holders.get((call_id, role), ""))

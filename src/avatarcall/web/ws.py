@@ -138,8 +138,13 @@ class Connection:
 
 
 async def _refuse(ws: WebSocket, exc: AvatarCallError, code: int) -> None:
-    await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
-    await ws.close(code=code, reason=exc.code)
+    """Tell the page why, and close; a client already gone (it often is, having sent something
+    it should not) needs neither."""
+    try:
+        await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
+        await ws.close(code=code, reason=exc.code)
+    except WebSocketDisconnect:
+        log.info("refused a socket that had already gone (%s)", exc.code)
 
 
 @router.websocket("/ws")
