@@ -176,6 +176,37 @@ async def test_each_node_tells_its_own_tabs_of_the_queue(cluster: Cluster) -> No
             await send(console_a, {"type": "call.end", "call_id": first["call_id"]})
 
 
+async def test_a_page_back_on_the_other_node_gets_what_it_missed_once(cluster: Cluster) -> None:
+    """The customer's socket on node A is cut; the agent (node B) goes on signaling; the page
+    comes back through node B with the last number it saw, and gets the rest, in order, once."""
+    cookie = await agent_cookie(cluster.b)
+    ticket = await new_call(cluster.a)
+    call_id = ticket["call_id"]
+
+    def candidate(n: int) -> dict[str, Any]:
+        return {"type": "call.signal", "call_id": call_id,
+                "candidate": {"candidate": f"candidate:{n} 1 udp 1 127.0.0.1 9 typ host"}}
+
+    async with agent(cluster.b, cookie) as ws_agent:
+        async with customer(cluster.a, ticket) as ws_customer:
+            await send(ws_agent, {"type": "call.accept", "call_id": call_id})
+            await receive(ws_agent, "call.started")
+            await send(ws_agent, candidate(1))
+            seen = (await receive(ws_customer, "call.signal"))["seq"]
+        for n in (2, 3):
+            await send(ws_agent, candidate(n))
+        assert not [m for m in await until_pong(ws_agent) if m["type"] == "error"]
+        async with connect(ws_url(cluster.b, ticket["token"]) + f"&since={call_id}:{seen}") as back:
+            welcome = await receive(back, "welcome")
+            assert welcome["seq"] == seen
+            got = [m for m in await until_pong(back) if m.get("seq") is not None]
+        signals = [m["candidate"]["candidate"].split()[0] for m in got if m["type"] == "call.signal"]
+        assert signals == ["candidate:2", "candidate:3"]
+        numbers = [m["seq"] for m in got]
+        assert numbers == sorted(set(numbers)) and min(numbers) == seen + 1
+        await send(ws_agent, {"type": "call.end", "call_id": call_id})
+
+
 async def test_a_timer_fires_once_on_one_node(cluster: Cluster) -> None:
     """A customer who leaves is abandoned after the grace period, by exactly one node."""
     ticket = await new_call(cluster.a)

@@ -311,7 +311,9 @@ async def test_an_agent_takes_signals_and_ends_a_call(server: Server) -> None:
             offer = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"}
             await send(ws_agent, {"type": "call.signal", "call_id": call_id, "description": offer})
             relayed = await receive(ws_customer, "call.signal")
-            assert relayed == {"type": "call.signal", "call_id": call_id, "description": offer}
+            assert relayed == {"type": "call.signal", "call_id": call_id, "description": offer,
+                               "seq": relayed["seq"]}  # numbered, for a page that comes back
+            assert isinstance(relayed["seq"], int)
             await assert_relayed(ws_customer, ws_agent, call_id, "candidate:5 1 udp 1 v 9 typ host")
 
             await send(ws_agent, {"type": "call.end", "call_id": call_id})

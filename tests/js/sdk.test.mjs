@@ -114,6 +114,34 @@ test('the same protocol is welcomed', async () => {
   session.dispose();
 });
 
+test('back after a cut, a session says what it saw last and takes nothing twice', async () => {
+  const session = new Session({ url: 'ws://example.test/ws', token: 't' });
+  const signals = [];
+  session.on('call-signal', (msg) => signals.push(msg.seq));
+  const connected = session.connect();
+  latest().opens();
+  await connected;
+  latest().says(welcome({ call: { call_id: 'c1', state: 'waiting' }, seq: 4 }));
+  latest().says({ type: 'call.signal', call_id: 'c1', seq: 5, description: { type: 'offer', sdp: 'x' } });
+  latest().says({ type: 'call.signal', call_id: 'c1', seq: 6, description: { type: 'answer', sdp: 'y' } });
+  latest().serverCloses(1006);
+  await new Promise((resolve) => setTimeout(resolve, 700)); // the backoff: it reconnects
+  assert.equal(new URL(latest().url).searchParams.get('since'), 'c1:6');
+  latest().opens();
+  latest().says(welcome({ call: { call_id: 'c1', state: 'waiting' }, seq: 6 }));
+  latest().says({ type: 'call.signal', call_id: 'c1', seq: 6, description: { type: 'answer', sdp: 'y' } });
+  latest().says({ type: 'call.signal', call_id: 'c1', seq: 7, description: { type: 'offer', sdp: 'z' } });
+  assert.deepEqual(signals, [5, 6, 7]); // 6 came twice: once here
+  // A server that lost its numbers (restarted, alone) says so in its welcome: they start again.
+  latest().serverCloses(1006);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  latest().opens();
+  latest().says(welcome({ call: { call_id: 'c1', state: 'waiting' }, seq: 0 }));
+  latest().says({ type: 'call.signal', call_id: 'c1', seq: 1, description: { type: 'offer', sdp: 'w' } });
+  assert.deepEqual(signals, [5, 6, 7, 1]);
+  session.dispose();
+});
+
 test('dispose() lets go of every handler, timer and subscription', async () => {
   const timers = new Set();
   const { setInterval: realSet, clearInterval: realClear } = globalThis;

@@ -4,21 +4,39 @@ Each node keeps its own tabs' sockets (a ``LocalPeerBus``); who is which partici
 call is shared in Redis (``{p}bind:{call}``: role -> tab). A tab's id starts with its node's
 (``node/uuid``), so a message for a tab on another node is published on that node's channel
 and delivered there. A change of the queue is broadcast: each node tells its own tabs.
+
+What a participant is sent goes first into the call's log for them (``{p}log:{call}:{role}``, a
+stream numbered by ``{p}seq:{call}:{role}``); the node holding their tab is only woken up
+(``pull``) and sends the tab what follows its cursor, in order. A wake-up lost with a node's
+channel costs nothing but time: the next one, or the tab coming back with the last number it
+saw (on any node), gets the rest, once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from avatarcall.calls.models import Role
 from avatarcall.cluster.node import Node
-from avatarcall.flow.bus import LocalPeerBus, Outlet
+from avatarcall.flow.bus import LOG_KEPT, LocalPeerBus, Outlet
 from avatarcall.flow.ports import Tab
 from avatarcall.signaling import messages as m
 
 SEPARATOR = "/"
+LOG_TTL = 24 * 3600  # seconds: a call's logs outlive a call never forgotten (its nodes all died)
+
+# KEYS: the participant's number, their log, the call's bindings. ARGV: role, message, how many
+# to keep, ttl. Returns the message's number and the participant's tab (or nil).
+_LOG = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], n .. '-0', 'm', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {n, redis.call('HGET', KEYS[3], ARGV[1])}
+"""
 
 # KEYS: bind hash. ARGV: role, tab (only remove if it is this tab; "" for any).
 _UNBIND = """
@@ -41,6 +59,9 @@ class RedisPeerBus:
         self._redis = node.redis
         self._p = node.prefix
         self._unbind = self._redis.register_script(_UNBIND)
+        self._log = self._redis.register_script(_LOG)
+        self._cursor: dict[str, int] = {}  # this node's tabs -> the last number each was sent
+        self._pulling: dict[str, asyncio.Lock] = {}  # one pull at a time per tab: in order
         self._queue_watchers: list[Callable[[], Awaitable[None]]] = []
         node.on("tab", self._deliver)
         node.on("queue", self._queue_changed_elsewhere)
@@ -56,6 +77,8 @@ class RedisPeerBus:
             self._agents_changed()
 
     def detach(self, tab: str) -> Tab | None:
+        self._cursor.pop(tab, None)
+        self._pulling.pop(tab, None)
         gone = self.local.detach(tab)
         if gone is not None and gone.role is Role.AGENT:
             self._agents_changed()
@@ -86,6 +109,8 @@ class RedisPeerBus:
         match message["op"]:
             case "send":
                 await self.local.send_tab(tab, m.parse_server_message(message["message"]))
+            case "pull":
+                await self._pull(tab, message["call"], Role(message["role"]))
             case "drop":
                 self.local.close_tab(tab)
             case "replaced":
@@ -113,12 +138,39 @@ class RedisPeerBus:
 
     # --- PeerBus --------------------------------------------------------------------------
 
-    async def bind(self, tab: str, call_id: str, role: Role) -> None:
-        older = await self._redis.hget(f"{self._p}bind:{call_id}", role.value)
-        await self._redis.hset(f"{self._p}bind:{call_id}", role.value, tab)
+    def _log_keys(self, call_id: str, role: Role) -> list[str]:
+        return [f"{self._p}seq:{call_id}:{role.value}", f"{self._p}log:{call_id}:{role.value}",
+                f"{self._p}bind:{call_id}"]
+
+    async def bind(self, tab: str, call_id: str, role: Role, since: int | None = None) -> int:
+        number, _, bindings = self._log_keys(call_id, role)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hget(bindings, role.value).hset(bindings, role.value, tab).get(number)
+            older, _, last = await pipe.execute()
         await self.local.bind(tab, call_id, role)  # replaces an older tab on this node
         if older is not None and _node_of(older.decode()) != self.node.id:
             await self._to_tab(older.decode(), "replaced")  # one live socket per participant
+        last = int(last or 0)
+        self._cursor[tab] = since if since is not None and 0 <= since <= last else last
+        return self._cursor[tab]
+
+    async def catch_up(self, tab: str, call_id: str, role: Role) -> None:
+        await self._pull(tab, call_id, role)
+
+    async def _pull(self, tab: str, call_id: str, role: Role) -> None:
+        """Send this node's ``tab`` what its participant's log holds past the tab's cursor."""
+        if tab not in self._cursor:
+            return  # not (or no longer) a tab of this node
+        async with self._pulling.setdefault(tab, asyncio.Lock()):
+            if tab not in self._cursor or await self.local.call_of(tab) != call_id:
+                return  # gone, or no longer this participant
+            entries = await self._redis.xrange(self._log_keys(call_id, role)[1],
+                                               min=f"{self._cursor[tab] + 1}-0")
+            for entry, fields in entries:
+                number = int(entry.split(b"-")[0])
+                self._cursor[tab] = number
+                await self.local.send_tab(tab, m.parse_server_message(fields[b"m"]).model_copy(
+                    update={"seq": number}))
 
     async def unbind(self, call_id: str, role: Role, tab: str | None = None) -> None:
         holder = await self._unbind(keys=[f"{self._p}bind:{call_id}"],
@@ -143,9 +195,20 @@ class RedisPeerBus:
         return bool(await self._redis.hexists(f"{self._p}bind:{call_id}", role.value))
 
     async def send(self, call_id: str, role: Role, message: m.ServerMessage) -> None:
-        tab = await self.holder(call_id, role)
-        if tab is not None:
-            await self._to_tab(tab, "send", message)
+        _, tab = await self._log(keys=self._log_keys(call_id, role), args=[
+            role.value, message.model_dump_json(exclude_none=True), LOG_KEPT, LOG_TTL])
+        if tab is None:
+            return  # kept for when they are back
+        tab = tab.decode()
+        if _node_of(tab) == self.node.id:
+            await self._pull(tab, call_id, role)
+        else:
+            await self.node.send(_node_of(tab), "tab", tab=tab, op="pull", call=call_id,
+                                 role=role.value)
+
+    async def forget(self, call_id: str) -> None:
+        await self._redis.delete(*(key for role in Role
+                                   for key in self._log_keys(call_id, role)[:2]))
 
     async def send_tab(self, tab: str, message: m.ServerMessage) -> None:
         await self._to_tab(tab, "send", message)

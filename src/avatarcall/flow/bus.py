@@ -1,19 +1,31 @@
 """``LocalPeerBus``: the browser tabs connected to this process, addressed by (call, role).
 
 The transport (``web/ws.py``) attaches each tab's connection, and detaches it when the socket
-closes; the flow only ever names tabs and participants.
+closes; the flow only ever names tabs and participants. What a participant is sent is numbered
+and the last ``LOG_KEPT`` kept, so a tab that comes back after a cut gets what it missed, once.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from avatarcall.calls.models import Role
 from avatarcall.flow.ports import Tab
 from avatarcall.signaling.messages import ServerMessage
+
+LOG_KEPT = 256  # messages kept per participant of a call, for a tab that comes back
+
+
+@dataclass
+class _Log:
+    """What one participant of a call was sent: the last number, and the last messages."""
+
+    last: int = 0
+    kept: deque[ServerMessage] = field(default_factory=lambda: deque(maxlen=LOG_KEPT))
 
 
 class Outlet(Protocol):
@@ -34,6 +46,8 @@ class LocalPeerBus:
         self._call_of: dict[str, str] = {}
         self._holders: dict[tuple[str, Role], str] = {}
         self._agents: Counter[str] = Counter()  # agents' names -> their tabs open here
+        self._logs: dict[tuple[str, Role], _Log] = {}
+        self._cursor: dict[str, int] = {}  # tab -> the last number it was sent
 
     # --- the transport's side --------------------------------------------------------------
 
@@ -49,6 +63,7 @@ class LocalPeerBus:
             self._agents[entry[0].name] -= 1
             if not self._agents[entry[0].name]:
                 del self._agents[entry[0].name]
+        self._cursor.pop(tab, None)
         call_id = self._call_of.pop(tab, None)
         for role in Role:
             if call_id is not None and self._holders.get((call_id, role)) == tab:
@@ -75,7 +90,7 @@ class LocalPeerBus:
 
     # --- PeerBus --------------------------------------------------------------------------
 
-    async def bind(self, tab: str, call_id: str, role: Role) -> None:
+    async def bind(self, tab: str, call_id: str, role: Role, since: int | None = None) -> int:
         # One live socket per participant: the newer tab wins (a reload, a reconnect, a copied
         # link); the older one is told and closed, so nobody multiplies their limits.
         older = self._holders.get((call_id, role))
@@ -86,6 +101,19 @@ class LocalPeerBus:
                 entry[1].replaced()
         self._call_of[tab] = call_id
         self._holders[(call_id, role)] = tab
+        log = self._logs.get((call_id, role))
+        last = log.last if log is not None else 0
+        self._cursor[tab] = since if since is not None and 0 <= since <= last else last
+        return self._cursor[tab]
+
+    async def catch_up(self, tab: str, call_id: str, role: Role) -> None:
+        log = self._logs.get((call_id, role))
+        if log is None or self._holders.get((call_id, role)) != tab:
+            return
+        missed = min(log.last - self._cursor.get(tab, log.last), len(log.kept))
+        self._cursor[tab] = log.last
+        for back in range(missed, 0, -1):
+            await self.send_tab(tab, log.kept[-back])
 
     async def unbind(self, call_id: str, role: Role, tab: str | None = None) -> None:
         holder = self._holders.get((call_id, role))
@@ -105,9 +133,16 @@ class LocalPeerBus:
         return (call_id, role) in self._holders
 
     async def send(self, call_id: str, role: Role, message: ServerMessage) -> None:
+        log = self._logs.setdefault((call_id, role), _Log())
+        log.last += 1
+        log.kept.append(message.model_copy(update={"seq": log.last}))
         tab = self._holders.get((call_id, role))
         if tab is not None:
-            await self.send_tab(tab, message)
+            await self.catch_up(tab, call_id, role)
+
+    async def forget(self, call_id: str) -> None:
+        for role in Role:
+            self._logs.pop((call_id, role), None)
 
     async def send_tab(self, tab: str, message: ServerMessage) -> None:
         entry = self._tabs.get(tab)

@@ -142,7 +142,7 @@ class CallFlow:
         await self.director.open(call, greet=True)
         await self.scheduler.at(call.id, Timer.GRACE, self.waiting_grace)
         log.info("call created call=%s language=%s", call.id, language)
-        await self._queue_changed()
+        await self.queue.changed()
         await self._count()
         return call
 
@@ -214,39 +214,42 @@ class CallFlow:
 
     # --- pages --------------------------------------------------------------------------
 
-    async def connect(self, tab: Tab, call_id: str | None) -> None:
+    async def connect(self, tab: Tab, call_id: str | None, since: int | None = None) -> None:
         """A tab is on: a customer's in its call; an agent's in the lobby, or back in the call
-        its resume token names (a cut, a reload, a server restart) if it is still theirs."""
+        its resume token names (a cut, a reload, a server restart) if it is still theirs; sent
+        what it missed past ``since`` (the last number it saw of the call), once."""
         call: Call | None
+        seq: int | None = None
         if tab.role is Role.CUSTOMER:
             call = await self.get(call_id or "")
-            await self.bus.bind(tab.id, call.id, Role.CUSTOMER)
+            seq = await self.bus.bind(tab.id, call.id, Role.CUSTOMER, since)
             await self.scheduler.cancel(call.id, Timer.GRACE)
         else:
             call = await self.repo.get(call_id) if call_id else None
             if call is None or not decisions.resumable(call, tab.name):
                 call = None
             else:
-                await self.bus.bind(tab.id, call.id, Role.AGENT)
+                seq = await self.bus.bind(tab.id, call.id, Role.AGENT, since)
                 await self.scheduler.cancel(call.id, Timer.AGENT_GRACE)
                 log.info("agent resumed call=%s agent=%s", call.id, tab.name)
-        await self._welcome(tab, call)
+        await self._welcome(tab, call, seq)
         if tab.role is Role.AGENT:
             await self.bus.send_tab(tab.id, await self.queue.listing())
-            await self._queue_changed()  # one more agent online: the waiting customers hear it
+            await self.queue.changed()  # one more agent online: the waiting customers hear it
         elif call is not None and call.state is CallState.WAITING:
             self.queue.forget(call.id)  # a new tab of the customer: its place, again
-            await self._queue_changed()
+            await self.queue.changed()
         if call is not None:
             if is_active(call.state):
                 await self.bus.send_tab(tab.id, self._started(call, tab.role))
+            await self.bus.catch_up(tab.id, call.id, tab.role)
             await self.director.page_joined(call, tab.role)
             await self.conversations.page_joined(call, tab.role)
 
     async def disconnect(self, tab: Tab) -> None:
         """A tab's socket closed: its participant has the grace period to come back."""
         if tab.role is Role.AGENT:
-            await self._queue_changed()  # maybe the last agent: the waiting customers hear it
+            await self.queue.changed()  # maybe the last agent: the waiting customers hear it
         call_id = await self.bus.call_of(tab.id)
         if call_id is None or await self.bus.holder(call_id, tab.role) != tab.id:
             return  # in no call, or another tab of the same participant took over
@@ -260,7 +263,7 @@ class CallFlow:
             else:
                 await self.scheduler.at(call_id, Timer.GRACE, self.waiting_grace)
                 if call.state is CallState.WAITING:
-                    await self._queue_changed()  # the agents see that the page closed
+                    await self.queue.changed()  # the agents see that the page closed
         elif is_active(call.state):
             await self.scheduler.at(call_id, Timer.AGENT_GRACE, self.waiting_grace)
 
@@ -269,9 +272,9 @@ class CallFlow:
         await self.get(call_id)
         return await self.bus.drop(call_id, role)
 
-    async def _welcome(self, tab: Tab, call: Call | None) -> None:
+    async def _welcome(self, tab: Tab, call: Call | None, seq: int | None) -> None:
         call_ice, avatar_ice = self._ice_for(tab)
-        await self.bus.send_tab(tab.id, m.Welcome(
+        await self.bus.send_tab(tab.id, m.Welcome(seq=seq,
             role=tab.role, name=tab.name, assistant=self._assistant,
             call=projection.snapshot(call, tab.role) if call else None,
             ice_servers_call=call_ice, ice_servers_avatar=avatar_ice,
@@ -380,7 +383,7 @@ class CallFlow:
         await self._carry_out(decision)
         for role in Role:
             await self.bus.send(call.id, role, self._started(call, role))
-        await self._queue_changed()
+        await self.queue.changed()
         await self.director.show(call)
         await self.conversations.handed_over(call)
 
@@ -397,7 +400,7 @@ class CallFlow:
         if agent_tab is not None:  # back in the lobby
             await self.bus.send_tab(agent_tab, await self.queue.listing())
         await self.scheduler.at(call.id, Timer.AFTER, self.after_call)
-        await self._queue_changed()
+        await self.queue.changed()
 
     # --- timers -------------------------------------------------------------------------
 
@@ -428,13 +431,11 @@ class CallFlow:
         self.scorecard.forget(call_id)
         for role in Role:
             await self.bus.unbind(call_id, role)
+        await self.bus.forget(call_id)
         await self.repo.forget(call_id)
         await self._count()
 
     # --- the lobby and the numbers ---------------------------------------------------------
-
-    async def _queue_changed(self) -> None:
-        await self.queue.changed()
 
     async def _count(self) -> None:
         active, waiting = self.counts = await self.repo.counts()

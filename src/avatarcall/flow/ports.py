@@ -73,8 +73,13 @@ class CallRepository(Protocol):
 class PeerBus(Protocol):
     """The browser tabs: which tab is which participant of which call, and what they are told."""
 
-    async def bind(self, tab: str, call_id: str, role: Role) -> None:
-        """``tab`` is now ``role`` in the call (a newer tab of the same participant wins)."""
+    async def bind(self, tab: str, call_id: str, role: Role, since: int | None = None) -> int:
+        """``tab`` is now ``role`` in the call (a newer tab of the same participant wins). What
+        the participant is sent is numbered: the tab is sent what follows ``since`` (the last
+        number it saw before a reconnect), or what follows now; the number it follows."""
+
+    async def catch_up(self, tab: str, call_id: str, role: Role) -> None:
+        """Send ``tab`` what its participant was sent since its cursor (after its welcome)."""
 
     async def unbind(self, call_id: str, role: Role, tab: str | None = None) -> None:
         """Nobody is ``role`` in the call any more (if ``tab`` is given: only if it is the one)."""
@@ -87,7 +92,11 @@ class PeerBus(Protocol):
     async def present(self, call_id: str, role: Role) -> bool: ...
 
     async def send(self, call_id: str, role: Role, message: ServerMessage) -> None:
-        """To the participant's tab, if one is there."""
+        """To the participant: numbered and kept (the last ``LOG_KEPT``), and sent to their tab
+        if one is there; a tab that comes back with the last number it saw gets the rest."""
+
+    async def forget(self, call_id: str) -> None:
+        """The call left the working set: what its participants were sent goes too."""
 
     async def send_tab(self, tab: str, message: ServerMessage) -> None: ...
 

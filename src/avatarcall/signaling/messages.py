@@ -222,6 +222,13 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
 # --- server -> browser ---------------------------------------------------------------
 
 
+class _ServerMessage(_Message):
+    seq: int | None = Field(default=None, ge=0, description=(
+        "what a participant of a call is sent is numbered, per call and participant: a page "
+        "that reconnects says the last number it saw (``/ws?since=CALL:SEQ``) and is sent what "
+        "it missed, once. On ``welcome``: the number this tab's messages follow."))
+
+
 class QueueItem(_Message):
     call_id: str
     customer: str
@@ -258,7 +265,7 @@ class AssistantInfo(_Message):
 PROTOCOL = 1  # this module's messages; the SDK checks it (static/sdk/session.js PROTOCOL)
 
 
-class Welcome(_Message):
+class Welcome(_ServerMessage):
     type: Literal["welcome"] = "welcome"
     protocol: int = Field(default=PROTOCOL, description="the signaling protocol's version: a "
                           "page whose SDK speaks another one stops with a clear error")
@@ -272,7 +279,7 @@ class Welcome(_Message):
     relay_only: bool = False
 
 
-class IceServers(_Message):
+class IceServers(_ServerMessage):
     """Fresh ICE server lists (new TURN credentials) for this page's links."""
 
     type: Literal["ice.servers"] = "ice.servers"
@@ -281,17 +288,17 @@ class IceServers(_Message):
     refresh_in: float | None = None
 
 
-class Pong(_Message):
+class Pong(_ServerMessage):
     type: Literal["pong"] = "pong"
 
 
-class QueueUpdate(_Message):
+class QueueUpdate(_ServerMessage):
     type: Literal["queue"] = "queue"
     items: list[QueueItem] = Field(description="the longest-waiting customers, oldest first")
     total: int | None = Field(default=None, description="how many wait in all")
 
 
-class QueuePosition(_Message):
+class QueuePosition(_ServerMessage):
     """A waiting customer's place in line, and what the wait looks like."""
 
     type: Literal["queue.position"] = "queue.position"
@@ -302,7 +309,7 @@ class QueuePosition(_Message):
     estimated_wait: float | None = Field(default=None, description="seconds, from recent accepts")
 
 
-class AvatarCaption(_Message):
+class AvatarCaption(_ServerMessage):
     """What the avatar is about to say (captions on the customer's page)."""
 
     type: Literal["avatar.caption"] = "avatar.caption"
@@ -320,7 +327,7 @@ class ConversationItem(_Message):
     spoken: bool = Field(default=False, description="said aloud (else typed)")
 
 
-class ConversationTurn(_Message):
+class ConversationTurn(_ServerMessage):
     """A new turn, for the customer's page (and the agent's console once it has the call)."""
 
     type: Literal["conversation.item"] = "conversation.item"
@@ -328,7 +335,7 @@ class ConversationTurn(_Message):
     item: ConversationItem
 
 
-class ConversationHistory(_Message):
+class ConversationHistory(_ServerMessage):
     """The conversation so far: for a page that (re)joins, and the agent's hand-over."""
 
     type: Literal["conversation.history"] = "conversation.history"
@@ -339,7 +346,7 @@ class ConversationHistory(_Message):
                                    description="quick replies the customer may tap")
 
 
-class CallStarted(_Message):
+class CallStarted(_ServerMessage):
     """Both participants are told to open their call link; the customer's side is polite."""
 
     type: Literal["call.started"] = "call.started"
@@ -348,21 +355,21 @@ class CallStarted(_Message):
     resume: str | None = Field(default=None, description="lets this tab take the call back after a cut")
 
 
-class CallRejoined(_Message):
+class CallRejoined(_ServerMessage):
     """The other participant came back on a new page: close the call link and open a new one."""
 
     type: Literal["call.rejoin"] = "call.rejoin"
     call_id: str
 
 
-class CallStateChanged(_Message):
+class CallStateChanged(_ServerMessage):
     type: Literal["call.state"] = "call.state"
     call_id: str
     state: CallState
     reason: str | None = None
 
 
-class CallSignalOut(_Message):
+class CallSignalOut(_ServerMessage):
     type: Literal["call.signal"] = "call.signal"
     call_id: str
     description: SessionDescription | None = None
@@ -371,7 +378,7 @@ class CallSignalOut(_Message):
     offer: int | None = None
 
 
-class AvatarViewChanged(_Message):
+class AvatarViewChanged(_ServerMessage):
     """What the page's avatar slot shows now; a new ``epoch`` means a new avatar session."""
 
     type: Literal["avatar.view"] = "avatar.view"
@@ -383,14 +390,14 @@ class AvatarViewChanged(_Message):
     voice: Literal["tts", "agent"] = "tts"
 
 
-class AvatarAnswer(_Message):
+class AvatarAnswer(_ServerMessage):
     type: Literal["avatar.answer"] = "avatar.answer"
     call_id: str
     epoch: int
     sdp: str
 
 
-class AvatarFailed(_Message):
+class AvatarFailed(_ServerMessage):
     type: Literal["avatar.error"] = "avatar.error"
     call_id: str
     epoch: int
@@ -399,7 +406,7 @@ class AvatarFailed(_Message):
     retryable: bool
 
 
-class ErrorMessage(_Message):
+class ErrorMessage(_ServerMessage):
     type: Literal["error"] = "error"
     code: str
     message: str

@@ -101,10 +101,11 @@ class FlowHarness:
             await self.flow.on_timer(fired)
             await self.pump()
 
-    async def connect(self, role: Role, name: str, call_id: str | None = None) -> Page:
+    async def connect(self, role: Role, name: str, call_id: str | None = None,
+                      since: int | None = None) -> Page:
         page = Page(self, role, name)
         self.bus.attach(page.tab, page.outlet)
-        await self.flow.connect(page.tab, call_id)
+        await self.flow.connect(page.tab, call_id, since)
         await self.pump()
         return page
 

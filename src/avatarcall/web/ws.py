@@ -87,7 +87,8 @@ class Connection:
         """Tell the page why, then close for good (4401, 4409: the SDK does not come back)."""
         while not self._outbox.empty():
             self._outbox.get_nowait()
-        self._outbox.put_nowait(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
+        self._outbox.put_nowait(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json(
+            exclude_none=True))
         self._outbox.put_nowait(None)
         self.close_code = code
         self.close_reason = exc.code
@@ -137,18 +138,33 @@ class Connection:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _seen(since: str | None, call_id: str | None) -> int | None:
+    """``since=CALL:SEQ``, the last message a page that comes back saw of its call: SEQ if the
+    call is the one this socket is for. Anything else is ignored: the page is sent what follows
+    now, as a new one would be."""
+    if not since or call_id is None:
+        return None
+    call, _, seq = since.partition(":")
+    if call != call_id or not seq.isdigit() or len(seq) > 12:
+        log.info("signaling: since=%r ignored (call %s)", since[:80], call_id)
+        return None
+    return int(seq)
+
+
 async def _refuse(ws: WebSocket, exc: AvatarCallError, code: int) -> None:
     """Tell the page why, and close; a client already gone (it often is, having sent something
     it should not) needs neither."""
     try:
-        await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json())
+        await ws.send_text(m.ErrorMessage(code=exc.code, message=exc.message).model_dump_json(
+            exclude_none=True))
         await ws.close(code=code, reason=exc.code)
     except WebSocketDisconnect:
         log.info("refused a socket that had already gone (%s)", exc.code)
 
 
 @router.websocket("/ws")
-async def signaling(ws: WebSocket, token: str | None = None, resume: str | None = None) -> None:
+async def signaling(ws: WebSocket, token: str | None = None, resume: str | None = None,
+                    since: str | None = None) -> None:
     services = socket_services(ws)
     settings = services.settings
     await ws.accept()
@@ -169,13 +185,14 @@ async def signaling(ws: WebSocket, token: str | None = None, resume: str | None 
     except AvatarCallError as exc:
         await _refuse(ws, exc, CLOSE_UNAUTHENTICATED)
         return
+    seen = _seen(since, call_id)
     tab = Tab(id=services.bus.new_tab_id(), role=who.role, name=who.name)
     conn = Connection(ws, tab, rate=settings.ws_messages_per_second, burst=settings.ws_message_burst)
     services.bus.attach(tab, conn)
     writer = asyncio.create_task(conn.write_loop(), name=f"ws-writer-{who.role}")
     try:
         try:
-            await services.calls.connect(tab, call_id)
+            await services.calls.connect(tab, call_id, seen)
         except AvatarCallError as exc:
             conn.refuse(exc)
             await asyncio.wait_for(asyncio.shield(writer), 5)

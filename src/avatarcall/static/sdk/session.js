@@ -44,6 +44,7 @@ export class Session extends Emitter {
   _ice = { call: [], avatar: [], relayOnly: false };
   _role = null;
   _iceTimer = 0;
+  _seen = null; // {callId, seq}: the last numbered message of a call this tab was sent
 
   static EVENTS = ['open', 'reconnecting', 'welcome', 'queue', 'call-started', 'call-state',
     'call-signal', 'call-rejoin', 'ice-servers', 'avatar-view', 'avatar-answer', 'avatar-error',
@@ -95,6 +96,8 @@ export class Session extends Emitter {
     const params = new URLSearchParams();
     if (this._token) params.set('token', this._token);
     if (this._resume) params.set('resume', this._resume);
+    // Back after a cut: the server sends what this tab missed of its call, once.
+    if (this._seen) params.set('since', `${this._seen.callId}:${this._seen.seq}`);
     const query = params.toString();
     return query ? `${this._base}?${query}` : this._base;
   }
@@ -192,6 +195,20 @@ export class Session extends Emitter {
     });
   }
 
+  /** Keeps the number of a call's message; false for one this tab has seen. A welcome says
+   *  where its call's numbers go on from (a server that lost them starts again at 0). */
+  _numbered(msg) {
+    if (typeof msg.seq !== 'number') return true;
+    const callId = msg.type === 'welcome' || msg.type === 'call.started' ? msg.call?.callId
+      : msg.callId;
+    if (!callId) return true;
+    if (msg.type !== 'welcome' && this._seen?.callId === callId && msg.seq <= this._seen.seq) {
+      return false;
+    }
+    this._seen = { callId, seq: msg.seq };
+    return true;
+  }
+
   _receive(text) {
     let wire;
     try {
@@ -202,6 +219,7 @@ export class Session extends Emitter {
     if (wire === null || typeof wire !== 'object') return;
     const msg = fromWire(wire);
     if (msg.resume) this._resume = msg.resume;
+    if (!this._numbered(msg)) return; // seen already (sent again after a reconnect)
     switch (msg.type) {
       case 'welcome':
         if (msg.protocol !== PROTOCOL) {
