@@ -138,7 +138,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await node.start()
         repo, bus, scheduler = RedisCallRepository(redis, store), RedisPeerBus(node), \
             RedisScheduler(redis)
-        avatars = RoutedAvatarControl(node, avatars)
+        routed = RoutedAvatarControl(node, avatars)
+        if pool is not None:  # a worker back after its node died: its sessions are taken back
+            pool.may_adopt = routed.may_adopt
+        avatars = routed
         readiness["redis"] = redis.ping
         readiness["channel"] = node.listening
         log.info("node %s: calls, tabs and timers shared through Redis", node.id)

@@ -1,7 +1,9 @@
 """Two nodes behind HAProxy (and Redis, PostgreSQL), as two people live it: the node that holds
 the customer's page is killed mid-call; the page reconnects through HAProxy to the other node
 and takes the same call back, the peer-to-peer call never stops, the avatar is live again,
-and nothing written before the kill is lost."""
+and nothing written before the kill is lost. With the avatar on a worker of another machine,
+the node it dialled in to is killed: the avatar never stops (its worker dials the other node,
+which takes its session back)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import redis
 
@@ -24,7 +27,7 @@ from avatarcall.testing.browser import (
     connected_pair,
     state_history,
 )
-from avatarcall.testing.server import Server, start_server
+from avatarcall.testing.server import Server, start_remote_worker, start_server
 from avatarcall.testing.services import (
     HAProxy,
     Postgres,
@@ -47,12 +50,15 @@ AVATAR_FRAMES = """([ms]) => new Promise((resolve) => {
 
 
 class Deployment:
-    def __init__(self, tmp: Path) -> None:
+    """Two nodes, each with a local avatar worker; or (``remote_worker``) none of their own and
+    one worker of another machine dialling in through HAProxy."""
+
+    def __init__(self, tmp: Path, *, remote_worker: bool = False) -> None:
         self.postgres: Postgres = start_postgres()
         self.redis: Redis = start_redis(tmp / "redis")
         self.database = asyncio.run(self._database())
         env = {"AVATARCALL_REDIS_URL": self.redis.url, "AVATARCALL_DATABASE_URL": self.database,
-               "AVATARCALL_AVATAR_WORKERS": "1"}
+               "AVATARCALL_AVATAR_WORKERS": "0" if remote_worker else "1"}
         self.nodes: dict[str, Server] = {
             name: start_server(tmp / "data", AVATARCALL_NODE_ID=name, **env)
             for name in ("node-a", "node-b")}
@@ -60,6 +66,13 @@ class Deployment:
         config = render_haproxy([n.url.removeprefix("http://") for n in self.nodes.values()],
                                 port=port)
         self.haproxy: HAProxy = start_haproxy(tmp / "haproxy", config, port)
+        self.worker = start_remote_worker(self.haproxy.url, tmp / "data", tmp / "elsewhere",
+                                          "machine-c") if remote_worker else None
+        for _ in range(300):  # ready when the worker has dialled in (to either node)
+            if self.worker is None or any(httpx.get(f"{n.url}/healthz", timeout=5).json()[
+                    "workers"] for n in self.nodes.values()):
+                break
+            time.sleep(0.1)
 
     async def _database(self) -> str:
         conn = await asyncpg.connect(self.postgres.url)
@@ -72,7 +85,16 @@ class Deployment:
         assert tab is not None
         return tab.decode().split("/", 1)[0]
 
+    def lease(self, call_id: str) -> tuple[str, int]:
+        """The node the call's avatar runs on (its worker's), and its epoch."""
+        lease = redis.Redis.from_url(self.redis.url).get(f"ac:lease:{call_id}")
+        assert lease is not None
+        node, epoch = lease.decode().rsplit("|", 1)
+        return node, int(epoch)
+
     def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         self.haproxy.stop()
         for node in self.nodes.values():
             node.stop()
@@ -83,6 +105,13 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     deployment = Deployment(tmp_path_factory.mktemp("deployment"))
+    yield deployment
+    deployment.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    deployment = Deployment(tmp_path_factory.mktemp("shared-worker"), remote_worker=True)
     yield deployment
     deployment.stop()
 
@@ -123,3 +152,32 @@ async def test_the_customers_node_dies_and_the_call_goes_on(browser, deployment)
     assert survivor.process.poll() is None
     await customer.close()
     await agent.close()
+
+
+async def test_the_node_the_avatars_worker_dialled_dies_and_the_avatar_never_stops(
+        browser, shared_worker) -> None:
+    customer, agent = await connected_pair(browser, shared_worker.haproxy.url)
+    call_id = await call_id_of(customer)
+    victim_name, epoch = shared_worker.lease(call_id)
+    survivor_name = next(name for name in shared_worker.nodes if name != victim_name)
+    victim = shared_worker.nodes[victim_name]
+    killed = time.monotonic()
+    os.kill(victim.process.pid, signal.SIGKILL)
+    victim.process.wait()
+    for _ in range(100):  # the worker dialled the other node, which took the avatar back
+        if shared_worker.lease(call_id) == (survivor_name, epoch):
+            break
+        await asyncio.sleep(0.1)
+    assert shared_worker.lease(call_id) == (survivor_name, epoch)
+    print(f"\n{victim_name} killed: the avatar's session taken back by {survivor_name} "
+          f"{time.monotonic() - killed:.1f} s later, the same epoch")
+    await assert_video_flows(customer, agent)
+    for person in (customer, agent):
+        assert int(await person.page.evaluate(AVATAR_FRAMES, [1500])) > 10
+        assert set(await state_history(person, "avatar-state")) == {"live"}  # never left it
+        assert set(await state_history(person, "call-state")) == {"connected"}
+    await by_testid(agent.page, "end-call").click()
+    await customer.expect_state("call-state", "ended")
+    await customer.close()
+    await agent.close()
+    assert "Traceback" not in shared_worker.worker.log.read_text()

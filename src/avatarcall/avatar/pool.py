@@ -6,7 +6,10 @@ session goes to a worker with room, picked at random weighted by its free capaci
 worker measures of itself, never more than the optional static cap). A worker that goes away
 (its socket closes, or it is silent for three heartbeats) loses its leases: each is reported
 failed (``avatar_worker_lost``) and the director starts it again elsewhere at once. A draining
-worker gets no new session, and its sessions move where there is room.
+worker gets no new session, and its sessions move where there is room. A worker back after a
+cut (its server died: it dialled another) lists the sessions it kept: those whose lease may be
+taken back (``may_adopt``: with several nodes, the lease in Redis is still theirs) are this
+pool's again, and their viewers never noticed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +32,7 @@ from avatarcall.avatar.control import (
     SlotFreed,
     ViewerLinkChanged,
 )
-from avatarcall.avatar.wire import Command, Event, Hello, Load, Reply
+from avatarcall.avatar.wire import Command, Event, Hello, Load, Reply, Running
 from avatarcall.config import IceServer
 from avatarcall.errors import (
     AvatarBusy,
@@ -106,6 +109,9 @@ class WorkerPool:
         self._epochs = itertools.count(int(time.time() * 1000) % 10**12)
         self._watchdog: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Whether a session a worker kept through a cut may be taken back (RoutedAvatarControl
+        # asks Redis); alone, one this pool has no other lease for may.
+        self.may_adopt: Callable[[str, int], Awaitable[bool]] | None = None
 
     # --- workers coming and going (web/workers.py) ------------------------------------------
 
@@ -121,6 +127,26 @@ class WorkerPool:
                  hello.pid, hello.host, hello.capacity)
         self._events.put_nowait(SlotFreed("", 0))  # room for the calls in line
         return True
+
+    async def adopt(self, worker_id: str, sessions: list[Running]) -> list[str]:
+        """Take back the sessions a worker kept through a cut; the keys taken."""
+        worker = self._workers.get(worker_id)
+        kept: list[str] = []
+        if worker is None:
+            return kept
+        for session in sessions:
+            lease = self._leases.get(session.key)
+            if lease is not None and lease.epoch != session.epoch:
+                continue  # started again meanwhile
+            if self.may_adopt is not None and not await self.may_adopt(session.key,
+                                                                       session.epoch):
+                continue
+            self._leases[session.key] = _Lease(worker_id, session.epoch)
+            worker.leases.add(session.key)
+            kept.append(session.key)
+        if kept:
+            log.info("avatar worker %s: %d session(s) taken back", worker_id, len(kept))
+        return kept
 
     async def received(self, worker_id: str, message: Load | Reply | Event) -> None:
         worker = self._workers.get(worker_id)

@@ -25,6 +25,11 @@ class _Message(BaseModel):
 # --- worker -> server --------------------------------------------------------------------
 
 
+class Running(_Message):
+    key: Key
+    epoch: int
+
+
 class Hello(_Message):
     type: Literal["hello"] = "hello"
     protocol: int = PROTOCOL
@@ -32,6 +37,9 @@ class Hello(_Message):
     pid: int
     host: str = Field(max_length=255)
     capacity: int = Field(ge=0, description="sessions it can render at its frame rate")
+    sessions: list[Running] = Field(default_factory=list, max_length=1000, description=(
+        "back after a cut: the sessions it kept running, for the server to take back (their "
+        "viewers never noticed) or stop"))
 
 
 class Load(_Message):
@@ -104,6 +112,8 @@ class Command(_Message):
 class Accepted(_Message):
     type: Literal["accepted"] = "accepted"
     heartbeat: float = Field(description="seconds between loads; silent 3x as long is gone")
+    keep: list[Key] = Field(default_factory=list, description=(
+        "of the sessions the hello listed, those the server took back; the others stop"))
 
 
 ToWorker = Annotated[Command | Accepted, Field(discriminator="type")]

@@ -2,9 +2,13 @@
 
 It owns its sessions and their viewers' peer connections (media goes from here straight to the
 browsers) and answers the server's commands over one WebSocket (``avatar/wire.py``). Cut off
-from the server, it stops every session at once: the server has started them elsewhere under
-new epochs, and an avatar must never be shown twice. SIGTERM drains it (no new sessions; it
-leaves once the server has moved or ended its current ones); SIGINT stops it now.
+from the server (its node died, or the network), it keeps its sessions for ``KEEP_SECONDS``
+while it dials again (through a load balancer: to another node) and lists them in its hello:
+the server takes back those whose lease is still theirs (their viewers never noticed) and the
+worker stops the others. Past ``KEEP_SECONDS`` alone it stops them all: the server has started
+them elsewhere under new epochs, and an avatar must never be shown twice. SIGTERM drains it (no
+new sessions; it leaves once the server has moved or ended its current ones); SIGINT stops it
+now.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from avatarcall.avatar.wire import (
     Hello,
     Load,
     Reply,
+    Running,
     WireError,
     to_worker,
 )
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 600.0  # a draining worker leaves after this long even with sessions left
 BACKOFF = (0.2, 0.5, 1.0, 2.0)  # seconds between attempts to reach the server
 REFUSED = 4401  # the server will not have this worker: no point trying again
+KEEP_SECONDS = 5.0  # cut off, sessions go on this long for a server to take them back
 
 
 def calibrate(config: SessionConfig, frames: int = 30, warmup: int = 10) -> float:
@@ -93,6 +99,7 @@ class Worker:
         self.draining = False
         self.parent = parent  # a local worker's server: gone, the worker goes too
         self.stopping = asyncio.Event()
+        self._cut_at: float | None = None  # since when no server has its sessions
         self._tasks: set[asyncio.Task[None]] = set()
         self._key_locks: dict[str, asyncio.Lock] = {}
 
@@ -122,9 +129,13 @@ class Worker:
                         return False
                 except (OSError, WebSocketException, TimeoutError, ValidationError) as exc:
                     log.info("avatar worker %s: no server (%s); trying again", self.id, exc)
-                await self._stop_sessions()  # cut off: the server restarts them elsewhere
+                await self._end_tasks()
                 if self.draining:
                     return True
+                if self._cut_at is None:
+                    self._cut_at = time.monotonic()
+                elif time.monotonic() - self._cut_at >= KEEP_SECONDS:
+                    await self._stop_sessions()  # the server restarts them elsewhere
                 delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
                 attempt += 1
                 try:
@@ -153,12 +164,16 @@ class Worker:
         log.info("avatar worker %s draining: no new sessions", self.id)
         self.draining = True
 
-    async def _stop_sessions(self) -> None:
+    async def _end_tasks(self) -> None:
+        """The connection's work (reports, events, commands) ends with it."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for key in list(self.control._sessions):
+
+    async def _stop_sessions(self) -> None:
+        await self._end_tasks()
+        for key, _ in await self.control.running():
             await self.control.stop(key)
 
     def _own(self, work: Awaitable[None]) -> None:
@@ -172,13 +187,22 @@ class Worker:
         async with connect(self.url, ssl=self._ssl, ping_interval=1, ping_timeout=3,
                            additional_headers={"Authorization": f"Bearer {self.key}"},
                            open_timeout=5) as ws:
+            running = await self.control.running()
             hello = Hello(worker=self.id, pid=os.getpid(), host=socket.gethostname(),
-                          capacity=self.meter.capacity(0))
+                          capacity=self.meter.capacity(len(running)),
+                          sessions=[Running(key=key, epoch=epoch) for key, epoch in running])
             await ws.send(hello.model_dump_json())
             accepted = to_worker.validate_json(await asyncio.wait_for(ws.recv(), 5))
             if not isinstance(accepted, Accepted):
                 raise OSError(f"the server answered hello with {accepted.type}")
-            log.info("avatar worker %s joined %s", self.id, self.url)
+            self._cut_at = None
+            for key, epoch in running:
+                if key not in accepted.keep:
+                    log.info("avatar worker %s: %s epoch %d not taken back; stopped", self.id,
+                             key, epoch)
+                    await self.control.stop(key)
+            log.info("avatar worker %s joined %s (%d session(s) taken back)", self.id, self.url,
+                     len(accepted.keep))
             self._own(self._report(ws, accepted.heartbeat))
             self._own(self._forward_events(ws))
             receive = asyncio.ensure_future(self._receive(ws))

@@ -1,13 +1,21 @@
-"""``RoutedAvatarControl``: avatars started by any node, commanded from any node.
+"""``RoutedAvatarControl``: avatars started by any node, on any node's workers, commanded from
+any node.
 
-Each node starts the avatars it is asked for on its own workers (its ``WorkerPool``: local
-worker processes and workers from other machines that dialled in to it), and says so in Redis:
-``{p}lease:{key}`` -> ``node|epoch``. A command for an avatar another node started goes to that
-node (``Node.call``). An avatar whose node is gone has no epoch any more: the director starts a
-new one where it runs (when a page comes back or offers for it).
+Each node's ``WorkerPool`` holds the workers that dialled in to it (its local worker processes,
+and workers from other machines, through the load balancer). Each node says in Redis how many
+more sessions its workers have room for (``{p}room``, node -> free); an avatar starts on this
+node's workers if they have room, else on the node with the most. Wherever it runs, the lease
+says so: ``{p}lease:{key}`` -> ``node|epoch``; a command for it goes to that node
+(``Node.call``). When a slot frees anywhere, every node hears it (its calls in line may go).
 
-Events (failures, link states, freed slots) reach the director of the node that started the
-avatar: it restarts it, tells the pages (through the shared peer bus), serves its line.
+A node that dies takes its local workers with it, but a worker from another machine dials again
+(to another node) keeping its sessions, and that node takes back those whose lease is still
+theirs (``may_adopt``): their viewers never noticed. An avatar whose node is gone and that no
+worker brought back has no epoch any more: the director starts a new one (when a page comes
+back or offers for it).
+
+Events (failures, link states) reach the director of the node whose worker runs the avatar: it
+restarts it, tells the pages (through the shared peer bus).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from avatarcall.avatar.control import (
     AvatarFailed,
     AvatarLoad,
     Fault,
+    SlotFreed,
 )
 from avatarcall.cluster.node import Node, NodeGone, RemoteError
 from avatarcall.errors import AvatarCallError, AvatarUnavailable
@@ -31,6 +40,16 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 24 * 3600  # an avatar's lease outlives any call; stop() removes it
 FENCE_SECONDS = 2.0
+UNCOUNTED = 1000  # the room said of avatars in a node's own process without a cap
+
+# KEYS: the lease. ARGV: this node, the epoch, ttl. The lease becomes this node's if it has that
+# epoch (on whichever node) or none (its dead node's was cleared); 1 if so.
+_ADOPT = """
+local current = redis.call('GET', KEYS[1])
+if current and string.match(current, '|(%d+)$') ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+return 1
+"""
 
 
 class RoutedAvatarControl:
@@ -40,7 +59,10 @@ class RoutedAvatarControl:
         self._redis = node.redis
         self._p = node.prefix
         node.on("avatar", self._serve)
+        node.on("avatar-room", self._room_elsewhere)
         self._fence: asyncio.Task[None] | None = None
+        self._adopt = self._redis.register_script(_ADOPT)
+        self._events: asyncio.Queue[AvatarEvent] = asyncio.Queue()  # here, and slots elsewhere
 
     def _key(self, key: str) -> str:
         return f"{self._p}lease:{key}"
@@ -72,6 +94,9 @@ class RoutedAvatarControl:
             raise AvatarCallError(error["message"], code=error.get("code") or "internal",
                                   retryable=bool(error.get("retryable"))) from None
         except NodeGone:
+            moved = await self._lease(key)
+            if moved is not None and moved != lease:  # its worker went to another node
+                return await self._on(key, op, **fields)
             raise AvatarUnavailable("The avatar's node does not answer.") from None
 
     async def _serve(self, message: dict[str, Any]) -> Any:
@@ -82,6 +107,8 @@ class RoutedAvatarControl:
 
     async def _local(self, op: str, key: str, fields: dict[str, Any]) -> Any:
         match op:
+            case "start":
+                return await self._start_here(key, fields["language"])
             case "stop":
                 await self.local.stop(key)
             case "say":
@@ -113,6 +140,7 @@ class RoutedAvatarControl:
         while True:
             await asyncio.sleep(FENCE_SECONDS)
             try:
+                await self._tell_room()
                 for key, epoch in await self.local.running():
                     lease = await self._redis.get(self._key(key))
                     if lease != f"{self.node.id}|{epoch}".encode():
@@ -125,9 +153,55 @@ class RoutedAvatarControl:
     async def start(self, key: str, language: str) -> int:
         self._keep_fenced()
         await self.stop(key)
+        try:
+            return await self._start_here(key, language)
+        except AvatarUnavailable:
+            node = await self._node_with_room()
+            if node is None:
+                raise
+        log.info("avatar %s: no room here, started on node %s", key, node)
+        try:
+            return int(await self.node.call(node, "avatar", op="start", key=key,
+                                            language=language))
+        except RemoteError as exc:
+            raise AvatarUnavailable(exc.error["message"], code=exc.error.get("code")
+                                    or AvatarUnavailable.code) from None
+        except NodeGone:
+            raise AvatarUnavailable("The node with room for the avatar does not answer.") from None
+
+    async def _start_here(self, key: str, language: str) -> int:
+        self._keep_fenced()
         epoch = await self.local.start(key, language)
         await self._redis.set(self._key(key), f"{self.node.id}|{epoch}", ex=LEASE_SECONDS)
         return epoch
+
+    async def may_adopt(self, key: str, epoch: int) -> bool:
+        """A worker that dialled in here kept ``key``'s avatar through a cut: it is this node's
+        now, unless it was started again meanwhile."""
+        self._keep_fenced()
+        taken = int(await self._adopt(keys=[self._key(key)],
+                                      args=[self.node.id, epoch, LEASE_SECONDS]))
+        log.info("avatar %s epoch %d kept by its worker: %s", key, epoch,
+                 "taken back" if taken else "started again meanwhile, stopped")
+        return bool(taken)
+
+    async def _node_with_room(self) -> str | None:
+        """The live node (not this one) whose workers have the most room, if any have."""
+        best, most = None, 0
+        for node, free in (await self._redis.hgetall(f"{self._p}room")).items():
+            name = node.decode()
+            if name != self.node.id and int(free) > most and await self.node.alive(name):
+                best, most = name, int(free)
+        return best
+
+    async def _tell_room(self) -> None:
+        load = self.local.load()
+        free = UNCOUNTED if load.capacity is None else max(0, load.capacity - load.sessions)
+        await self._redis.hset(f"{self._p}room", self.node.id, free)
+
+    async def _room_elsewhere(self, message: dict[str, Any]) -> None:
+        if message.get("origin") != self.node.id:
+            self._events.put_nowait(SlotFreed("", 0))
 
     async def stop(self, key: str) -> None:
         lease = await self._lease(key)
@@ -178,12 +252,28 @@ class RoutedAvatarControl:
         return int(await self._on(key, "fault", fault=kind))
 
     async def events(self) -> AsyncIterator[AvatarEvent]:  # type: ignore[override]
-        """This node's avatars' events; a failed one's lease goes with it."""
+        """This node's avatars' events (a failed one's lease goes with it), and a slot freed on
+        another node (this node's calls in line may go there)."""
+        self._keep_fenced()  # and this node's room told from now on
+        pump = asyncio.get_running_loop().create_task(self._pump_local())
+        try:
+            while True:
+                yield await self._events.get()
+        finally:
+            pump.cancel()
+
+    async def _pump_local(self) -> None:
         async for event in self.local.events():
-            if isinstance(event, AvatarFailed) and await self._redis.get(
-                    self._key(event.key)) == f"{self.node.id}|{event.epoch}".encode():
-                await self._redis.delete(self._key(event.key))
-            yield event
+            try:
+                if isinstance(event, AvatarFailed) and await self._redis.get(
+                        self._key(event.key)) == f"{self.node.id}|{event.epoch}".encode():
+                    await self._redis.delete(self._key(event.key))
+                if isinstance(event, SlotFreed):
+                    await self._tell_room()
+                    await self.node.send("*", "avatar-room", origin=self.node.id)
+            except Exception:  # noqa: BLE001 (Redis away: the event still counts here)
+                log.warning("avatar event %s: Redis not told", type(event).__name__)
+            self._events.put_nowait(event)
 
     def load(self) -> AvatarLoad:
         return self.local.load()

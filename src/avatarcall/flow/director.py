@@ -105,10 +105,13 @@ class AvatarDirector:
         unheard = self._unheard.pop(call.id, None) if role is Role.CUSTOMER else None
         if unheard is not None:
             await self._bus.send(call.id, role, m.AvatarCaption(call_id=call.id, text=unheard))
-        if await self.missing(call):
-            await self.restart(call, by_agent=False)
-            return
-        await self.show(call)
+        try:
+            if await self.missing(call):
+                await self.restart(call, by_agent=False)
+                return
+            await self.show(call)
+        except AvatarUnavailable as exc:  # the page is on all the same; its avatar follows
+            log.warning("avatar not shown to a page back call=%s: %s", call.id, exc.code)
 
     async def missing(self, call: Call) -> bool:
         """Whether the call should have an avatar and has none (nor a place in line)."""
@@ -180,7 +183,11 @@ class AvatarDirector:
         epoch = await self.epoch(call.id)
         voice: Voice = "agent" if agent_voice(call.state, call.plan) else "tts"
         if epoch is not None:
-            await self._avatars.use_voice(call.id, Role.AGENT.value if voice == "agent" else None)
+            try:
+                await self._avatars.use_voice(call.id, Role.AGENT.value if voice == "agent"
+                                              else None)
+            except AvatarUnavailable as exc:  # its node died a moment ago: the pages still
+                log.info("avatar voice not set call=%s: %s", call.id, exc.code)  # are told
         customer_present = await self._bus.present(call.id, Role.CUSTOMER)
         for role in Role:
             if not await self._bus.present(call.id, role):
@@ -243,6 +250,10 @@ class AvatarDirector:
             call = await self._repo.get(call_id)
             if call is None or call.state is CallState.ENDED:
                 self.seats.leave_line(call_id)
+                continue
+            if await self.epoch(call.id) is not None:  # another node's line served it
+                self.seats.leave_line(call_id)
+                await self.show(call)
                 continue
             epoch = await self._take(call)
             if epoch is None:

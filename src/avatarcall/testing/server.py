@@ -97,3 +97,35 @@ def start_server(data_dir: Path, port: int | None = None, tls: str | None = None
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not start in 60 s")
+
+
+@dataclass
+class RemoteWorker:
+    """``avatarcall worker`` as on another machine: its own directory and environment, a key
+    made with ``avatarcall workerkey add`` in the server's data directory."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(2)  # SIGINT: its sessions stop now
+            self.process.wait(10)
+
+
+def start_remote_worker(server_url: str, server_data: Path, directory: Path,
+                        worker_id: str) -> RemoteWorker:
+    made = subprocess.run([sys.executable, "-m", "avatarcall", "workerkey", "add", worker_id],
+                          env={**os.environ, "AVATARCALL_DATA_DIR": str(server_data)},
+                          capture_output=True, text=True, timeout=60, check=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AVATARCALL_")}
+    log = directory / "worker.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "avatarcall", "worker", "--server", server_url, "--id", worker_id],
+        cwd=directory, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        env={**env, "AVATARCALL_WORKER_KEY": made.stdout.strip(),
+             "AVATARCALL_DATA_DIR": str(directory / "data"),
+             # its viewers are on this machine too (tests): any address may be a candidate
+             "AVATARCALL_AVATAR_PEER_NETWORKS": '["0.0.0.0/0", "::/0"]'})
+    return RemoteWorker(process, log)

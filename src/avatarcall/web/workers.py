@@ -74,7 +74,8 @@ async def worker_socket(ws: WebSocket) -> None:
         await ws.close(code=CLOSE_DUPLICATE, reason="a worker of that id is here")
         return
     try:
-        await link.send(Accepted(heartbeat=HEARTBEAT).model_dump_json())
+        keep = await pool.adopt(hello.worker, hello.sessions)
+        await link.send(Accepted(heartbeat=HEARTBEAT, keep=keep).model_dump_json())
         while True:
             text = await ws.receive_text()
             try:
