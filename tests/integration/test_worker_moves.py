@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis
+from websockets.exceptions import ConnectionClosed
 
 from avatarcall.lbconfig import render_haproxy
 from avatarcall.testing.server import RemoteWorker, Server, start_remote_worker, start_server
@@ -98,3 +99,23 @@ async def test_the_workers_node_dies_and_its_avatar_goes_on(site: Site) -> None:
         assert not [m for m in told if m["type"] == "avatar.error"], told
         assert {m["epoch"] for m in told if m["type"] == "avatar.view"} <= {epoch}
     assert "Traceback" not in site.worker.log.read_text()
+
+
+async def test_a_node_stopped_with_sigterm_sends_its_pages_elsewhere(site: Site) -> None:
+    """A node being stopped (SIGTERM: a deploy, a scale-in) closes its pages' sockets as a
+    restart (1012: they reconnect at once), and they take their call back on another node."""
+    leaving, staying = site.nodes.values()
+    ticket = await new_call(leaving)
+    async with customer(leaving, ticket) as ws:
+        view = await receive(ws, "avatar.view", view="stream")
+        leaving.process.send_signal(signal.SIGTERM)
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert leaving.process.wait(30) in (0, -signal.SIGTERM)  # shut down cleanly
+    async with customer(staying, ticket) as back:
+        again = await receive(back, "avatar.view", view="stream")
+        assert again["epoch"] == view["epoch"]  # its avatar was on the worker: still running
+    assert site.worker.process.poll() is None
+    assert [w["id"] for w in await until(lambda: health(staying)["workers"])] == ["machine-c"]
