@@ -189,7 +189,7 @@ class RoutedAvatarControl:
         """The live node (not this one) whose workers have the most room, if any have."""
         best, most = None, 0
         for node, free in (await self._redis.hgetall(f"{self._p}room")).items():
-            name = node.decode()
+            name = node.decode() if isinstance(node, bytes) else node
             if name != self.node.id and int(free) > most and await self.node.alive(name):
                 best, most = name, int(free)
         return best
@@ -220,6 +220,10 @@ class RoutedAvatarControl:
     async def epoch(self, key: str) -> int | None:
         lease = await self._lease(key)
         return lease[1] if lease is not None else None
+
+    async def running(self) -> list[tuple[str, int]]:
+        """The avatars running on this node's workers."""
+        return await self.local.running()
 
     async def say(self, key: str, text: str, *, when_watched: bool = False,
                   language: str | None = None, append: bool = False) -> None:
