@@ -32,6 +32,7 @@ from avatarcall.avatar.setup import (
     session_config,
     synthesizer,
 )
+from avatarcall.avatar.stray import quiet_closed_connects
 from avatarcall.avatar.supervisor import LocalWorkers
 from avatarcall.cluster import (
     Node,
@@ -108,6 +109,7 @@ def _avatars(settings: Settings, ice: IceProvider, metrics: Metrics,
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     private_dir(settings.data_dir)
+    quiet_closed_connects(asyncio.get_running_loop())
     store: CallStore | PostgresCallStore = (
         PostgresCallStore(settings.database_url.get_secret_value()) if settings.database_url
         else CallStore(settings.data_dir / DB_FILE))

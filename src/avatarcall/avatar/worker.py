@@ -35,6 +35,7 @@ from avatarcall.avatar.recognizers import Recognizer
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.session import SessionConfig
 from avatarcall.avatar.speech import SpeechSynthesizer
+from avatarcall.avatar.stray import quiet_closed_connects
 from avatarcall.avatar.wire import (
     Accepted,
     Command,
@@ -108,6 +109,7 @@ class Worker:
     async def run(self) -> bool:
         """Serve until stopped (True), or until the server refuses this worker (False)."""
         loop = asyncio.get_running_loop()
+        quiet_closed_connects(loop)
         loop.add_signal_handler(signal.SIGTERM, self._drain)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         watcher = loop.create_task(self._watch_parent(self.parent)) if self.parent else None
