@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  BackoffPolicy, Emitter, PROTOCOL, SdkError, Session, Telemetry, keepRaw,
+  AvatarLink, BackoffPolicy, Emitter, PROTOCOL, SdkError, Session, Telemetry, keepRaw,
 } from '../../src/avatarcall/static/sdk/index.js';
 
 class FakeSocket {
@@ -221,4 +221,63 @@ test('one naming convention: camelCase in and out, snake_case on the wire', asyn
   assert.deepEqual(telemetry.events[0], { at: 1, link: 'call', kind: 'connected', elapsed_ms: 80 });
   assert.equal(telemetry.sent_at, 5);
   session.dispose();
+});
+
+// A browser's peer connection, as far as the avatar link's offer goes: candidates arrive when
+// the test says, and gathering never completes (Chromium's TCP phase comes ~100 ms late).
+class GatheringPc extends EventTarget {
+  static made = [];
+  iceGatheringState = 'new';
+  connectionState = 'new';
+  candidates = [];
+
+  constructor(config) { super(); this.config = config; GatheringPc.made.push(this); }
+  addTransceiver() {}
+  async createOffer() { return { type: 'offer', sdp: 'v=0\r\n' }; }
+  async setLocalDescription() { this.iceGatheringState = 'gathering'; }
+  async setRemoteDescription(answer) { this.answer = answer; }
+  get localDescription() { return { type: 'offer', sdp: 'v=0\r\n' + this.candidates.map((c) => `a=${c}\r\n`).join('') }; }
+  close() {}
+
+  gathers(type) {
+    const candidate = `candidate:1 1 udp 1 192.0.2.2 ${5000 + this.candidates.length} typ ${type}`;
+    this.candidates.push(candidate);
+    this.dispatchEvent(Object.assign(new Event('icecandidate'), { candidate: { candidate, type } }));
+  }
+}
+
+async function avatarOffer(iceServers, candidateTypes) {
+  const asked = [];
+  const session = { send() {}, async requestAvatarAnswer(callId, epoch, sdp) { asked.push(sdp); return 'v=0\r\n'; } };
+  globalThis.RTCPeerConnection = GatheringPc;
+  globalThis.MediaStream = class { addTrack() {} };
+  const link = new AvatarLink(session, { callId: 'c1', epoch: 1, iceServers });
+  const started = link.start();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const pc = GatheringPc.made.at(-1);
+  for (const type of candidateTypes) {
+    pc.gathers(type);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // longer than the link settles
+  }
+  return { started, asked, pc, link };
+}
+
+test('the avatar offer goes once the candidates its link needs are there, not at gathering\'s end', async () => {
+  const direct = await avatarOffer([], ['host']);
+  assert.equal(direct.asked.length, 1, 'offered soon after its host candidate');
+  await direct.started;
+  assert.match(direct.asked[0], /typ host/);
+  assert.equal(direct.pc.iceGatheringState, 'gathering', 'gathering had not ended');
+  direct.link.dispose();
+
+  // With a TURN server, a host candidate is not enough: the offer waits for the relay.
+  const turn = [{ urls: ['turn:turn.example.test:3478'], username: 'u', credential: 'p' }];
+  const relayed = await avatarOffer(turn, ['host']);
+  assert.equal(relayed.asked.length, 0, 'no offer without the relay candidate');
+  relayed.pc.gathers('relay');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(relayed.asked.length, 1, 'offered soon after its relay candidate');
+  await relayed.started;
+  assert.match(relayed.asked[0], /typ relay/);
+  relayed.link.dispose();
 });

@@ -22,6 +22,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder
 from avatarcall.avatar.layers import HIGH, Layer, LayeredEncoder, layers_for
 from avatarcall.avatar.motion import FacePose, IdleMotion
+from avatarcall.avatar.pacing import Nap, sleep_until
 from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
 from avatarcall.avatar.timeline import SpeechTimeline
@@ -137,6 +138,7 @@ class AvatarSession:
         self._pending: list[str] = []  # speech waiting for the customer to watch
         self._last_speech: asyncio.Task[None] | None = None
         self._keyframes_wanted: set[str] = set(parts.video.layers)
+        self._frame_wait = Nap()  # woken when a viewer waits for its first picture
         self._fault: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._speech_tasks: set[asyncio.Task[None]] = set()
@@ -230,6 +232,7 @@ class AvatarSession:
     def viewer_connected(self, viewer: Viewer) -> None:
         viewer.connected = True
         self.request_keyframe(viewer.layer)
+        self._frame_wait.wake()  # its first picture now, not at the next frame's time
         if viewer.audience and self._pending:
             texts, self._pending = self._pending, []
             for text in texts:
@@ -345,17 +348,12 @@ class AvatarSession:
 
     # --- the two loops ------------------------------------------------------------------
 
-    async def _sleep_until(self, deadline: float) -> None:
-        delay = deadline - asyncio.get_running_loop().time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
     async def _audio_loop(self) -> None:
         loop = asyncio.get_running_loop()
         chunk_seconds = AUDIO_CHUNK / SAMPLE_RATE
         k = 0
         while True:
-            await self._sleep_until(self._t0 + k * chunk_seconds)
+            await sleep_until(self._t0 + k * chunk_seconds)
             # Catch up after a stall instead of drifting: the clock is the truth.
             due = int((loop.time() - self._t0) / chunk_seconds)
             chunks = []
@@ -401,7 +399,7 @@ class AvatarSession:
         keyframe_every = max(1, int(self.config.keyframe_interval * fps))
         n = 0
         while True:
-            await self._sleep_until(self._t0 + n / fps)
+            await self._frame_wait.until(self._t0 + n / fps)
             due = int((loop.time() - self._t0) * fps)
             if due > n:  # the previous frame took too long: skip, never queue up
                 self.stats.late_frames += due - n

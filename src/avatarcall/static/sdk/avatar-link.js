@@ -1,6 +1,7 @@
 // AvatarLink: the page's own peer connection to the server-rendered avatar (one per avatar
 // session epoch). Separate from the call link in every way: its own RTCPeerConnection, its own
-// ICE servers, nothing shared. aiortc answers complete offers, so we wait for ICE gathering.
+// ICE servers, nothing shared. aiortc answers complete offers (it takes no trickled candidate
+// later), so the offer waits for the candidates the link needs, not for gathering's end.
 import { Emitter, SdkError } from './events.js';
 import { LipSync } from './lip-sync.js';
 
@@ -8,6 +9,11 @@ const GATHER_TIMEOUT_MS = 3000;
 // No candidate at all by then: the browser has no usable network yet (a link made at the very
 // moment the network changed is gathered on the one that just went away, and never again).
 const NO_CANDIDATE_MS = 1500;
+// Once a candidate of the kind the link needs is there (a relay when TURN servers are given,
+// else a server-reflexive one with STUN, else a host one), its siblings on other interfaces
+// follow within a few ms: this long, then the offer goes. Gathering's end comes much later:
+// Chromium gathers TCP candidates (of no use to the avatar's server) ~100 ms after UDP.
+const SETTLE_MS = 20;
 
 /** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
 export class AvatarLink extends Emitter {
@@ -72,7 +78,7 @@ export class AvatarLink extends Emitter {
     if (this._voice) pc.addTransceiver(this._voice, { direction: 'sendrecv' });
     else pc.addTransceiver('audio', { direction: 'recvonly' });
     await pc.setLocalDescription(await pc.createOffer());
-    await waitForGathering(pc);
+    await waitForGathering(pc, neededType(this._iceServers, this._relayOnly));
     if (this._closed) throw new SdkError('closed', 'The avatar link was closed.');
     if (!/^a=candidate:/m.test(pc.localDescription.sdp)) {
       throw new SdkError('no_candidates', 'The avatar link found no network path (no ICE candidate).');
@@ -97,23 +103,42 @@ export class AvatarLink extends Emitter {
   }
 }
 
-/** Until gathering is complete, or GATHER_TIMEOUT_MS, or NO_CANDIDATE_MS without any. */
-function waitForGathering(pc) {
+/** The type of candidate an offer needs: what gets through the networks the ICE servers are for. */
+function neededType(iceServers, relayOnly = false) {
+  const urls = iceServers.flatMap((server) => [].concat(server.urls ?? []));
+  if (relayOnly || urls.some((url) => /^turns?:/i.test(url))) return 'relay';
+  if (urls.some((url) => /^stuns?:/i.test(url))) return 'srflx';
+  return 'host';
+}
+
+/** Until gathering is complete, or SETTLE_MS after the first candidate of type ``needed``, or
+ * GATHER_TIMEOUT_MS, or NO_CANDIDATE_MS without any. */
+function waitForGathering(pc, needed) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
     let found = false;
+    let settle = null;
     const done = () => {
       pc.removeEventListener('icegatheringstatechange', check);
       pc.removeEventListener('icecandidate', candidate);
       clearTimeout(timer);
       clearTimeout(none);
+      clearTimeout(settle);
       resolve();
     };
     const check = () => { if (pc.iceGatheringState === 'complete') done(); };
-    const candidate = ({ candidate }) => { if (candidate) found = true; };
+    const candidate = ({ candidate }) => {
+      if (!candidate?.candidate) return;
+      found = true;
+      if (settle === null && candidateType(candidate) === needed) settle = setTimeout(done, SETTLE_MS);
+    };
     const timer = setTimeout(done, GATHER_TIMEOUT_MS);
     const none = setTimeout(() => { if (!found) done(); }, NO_CANDIDATE_MS);
     pc.addEventListener('icegatheringstatechange', check);
     pc.addEventListener('icecandidate', candidate);
   });
+}
+
+function candidateType(candidate) {
+  return candidate.type ?? / typ (\w+)/.exec(candidate.candidate)?.[1];
 }
