@@ -74,6 +74,11 @@ class Renderer:
 
     def render(self, pose: FacePose) -> np.ndarray:
         """Return an (size, size, 4) uint8 RGBA frame (a new array each call)."""
+        return self.draw(pose).copy()
+
+    def draw(self, pose: FacePose) -> np.ndarray:
+        """The frame of ``pose`` in the renderer's own pixels: read-only, and only until the
+        next call (the session's loop encodes it at once; no copy of a megabyte per frame)."""
         np.copyto(self._pixels, self._backdrop)
         canvas = self._surface.getCanvas()
         canvas.save()
@@ -81,7 +86,7 @@ class Renderer:
         self.character.draw(canvas, pose)
         canvas.restore()
         self._surface.flushAndSubmit()
-        return self._pixels.copy()
+        return self._pixels
 
 
 def make_renderer(character: str = "ava", size: int = 512,

@@ -438,7 +438,7 @@ class AvatarSession:
             self._fault = None
             raise RuntimeError("injected fault in the avatar render loop")
         t0 = time.perf_counter()
-        rgba = self._renderer.render(pose)
+        rgba = self._renderer.draw(pose)
         t1 = time.perf_counter()
         encoded = self._encoder.encode(rgba, pts, watched, keyframes)
         t2 = time.perf_counter()

@@ -70,7 +70,7 @@ def calibrate(config: SessionConfig, frames: int = 30, warmup: int = 10) -> floa
     times = []
     for n in range(warmup + frames):
         t0 = time.perf_counter()
-        rgba = renderer.render(motion.pose(n / config.fps, speaking=n % 10 < 5))
+        rgba = renderer.draw(motion.pose(n / config.fps, speaking=n % 10 < 5))
         encoder.encode(rgba, n * (90_000 // config.fps), n == 0)
         if n >= warmup:  # the first frames load fonts and set the codec up
             times.append((time.perf_counter() - t0) * 1000)
