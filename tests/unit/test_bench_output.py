@@ -43,3 +43,13 @@ def test_bench_conversation_prints_latency_and_the_share_answered_right(
     assert spoken.count(" ms") == 2 and "/2" in spoken
     assert typed.count(" ms") == 2 and "2/2 (100%)" in typed  # what is typed is not misheard
     assert "waiting for silence" in out
+
+
+def test_a_first_frame_after_the_call_is_timed_from_its_own_start() -> None:
+    from avatarcall.testing.browser import seconds_between
+
+    history = [("starting", 100.0), ("live", 300.0), ("off", 5000.0), ("starting", 9000.0),
+               ("live", 9150.0)]
+    assert seconds_between(history, "starting", "live") == 0.2  # the first one
+    assert seconds_between(history, "starting", "live", since=8000.0) == 0.15
+    assert seconds_between(history, "starting", "live", since=9100.0) is None  # no start after

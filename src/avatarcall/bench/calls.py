@@ -79,7 +79,9 @@ async def _one_flow(browser, agent, url: str, with_avatar: bool, tally: Tally) -
             await customer.expect_state("call-state", "ended", timeout=CALL_DEADLINE_MS)
             await customer.expect_state("avatar-state", "live", timeout=AVATAR_DEADLINE_MS)
             if not with_avatar:  # the avatar had to come back: that is a first frame too
-                seconds = b.seconds_between(await b.timed_history(customer, "avatar-state"), "starting", "live")
+                ended = [t for s, t in await b.timed_history(customer, "call-state") if s == "ended"]
+                seconds = b.seconds_between(await b.timed_history(customer, "avatar-state"),
+                                            "starting", "live", since=ended[-1])
                 if seconds is not None:
                     tally.avatar_seconds.append(seconds)
             tally.outcome("avatar after the call", True)

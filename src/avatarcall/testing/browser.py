@@ -264,10 +264,14 @@ async def state_history(person: Person, which: str) -> list[str]:
     return [state for state, _ in await timed_history(person, which)]
 
 
-def seconds_between(history: list[tuple[str, float]], start: str, end: str) -> float | None:
-    """Time from the last ``start`` to the first ``end`` after it, in seconds."""
+def seconds_between(history: list[tuple[str, float]], start: str, end: str,
+                    since: float = float("-inf")) -> float | None:
+    """Time from the last ``start`` to the first ``end`` after it, in seconds, among the states
+    shown at ``since`` (ms, as in the history) or later."""
     t0 = None
     for state, t in history:
+        if t < since:
+            continue
         if state == start:
             t0 = t
         elif state == end and t0 is not None:
