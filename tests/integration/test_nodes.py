@@ -246,3 +246,34 @@ async def test_redis_restarting_is_told_and_healed(cluster: Cluster) -> None:
         await send(ws_agent, {"type": "call.accept", "call_id": ticket["call_id"]})
         assert (await receive(ws_customer, "call.started"))["call"]["call_id"] == ticket["call_id"]
         await send(ws_customer, {"type": "call.end", "call_id": ticket["call_id"]})
+
+
+async def test_a_call_to_a_node_that_is_gone_fails_at_once_not_after_its_timeout(cluster: Cluster) -> None:
+    from redis.asyncio import Redis as RedisClient
+
+    from avatarcall.cluster.node import Node, NodeGone
+
+    redis = RedisClient.from_url(cluster.redis.url)
+    asker, answerer = Node(redis, "asker", prefix="t1:"), Node(redis, "answerer", prefix="t1:")
+
+    async def pong(message: dict[str, Any]) -> str:
+        return "pong " + message["text"]
+
+    answerer.on("ping", pong)
+    await asker.start()
+    await answerer.start()
+    hung = redis.pubsub()  # listens on a node's channel, never answers, has no heartbeat
+    await hung.subscribe("t1:node:hung")
+    try:
+        assert await asker.call("answerer", "ping", text="hi") == "pong hi"
+        # Within seconds, where CALL_TIMEOUT is 10: a killed node's channel has no listener any
+        # more, and a hung node's heartbeat expires.
+        with pytest.raises(NodeGone, match="not listening"):
+            await asyncio.wait_for(asker.call("ghost", "ping", text="hi"), 3)
+        with pytest.raises(NodeGone, match="stopped beating"):
+            await asyncio.wait_for(asker.call("hung", "ping", text="hi"), 5)
+    finally:
+        await hung.aclose()
+        await asker.close()
+        await answerer.close()
+        await redis.aclose()

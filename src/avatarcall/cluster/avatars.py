@@ -33,7 +33,7 @@ from avatarcall.avatar.control import (
     Fault,
     SlotFreed,
 )
-from avatarcall.cluster.node import Node, NodeGone, RemoteError
+from avatarcall.cluster.node import ALIVE_SECONDS, Node, NodeGone, RemoteError
 from avatarcall.errors import AvatarCallError, AvatarUnavailable
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,19 @@ class RoutedAvatarControl:
             raise AvatarCallError(error["message"], code=error.get("code") or "internal",
                                   retryable=bool(error.get("retryable"))) from None
         except NodeGone:
-            moved = await self._lease(key)
-            if moved is not None and moved != lease:  # its worker went to another node
+            if await self._moved(key, lease):  # its worker went to another node
                 return await self._on(key, op, **fields)
             raise AvatarUnavailable("The avatar's node does not answer.") from None
+
+    async def _moved(self, key: str, lease: tuple[str, int]) -> bool:
+        """Whether ``key``'s avatar, whose node is gone, is taken back elsewhere: its worker
+        dials another node within a second or so, which adopts it; by the time the dead node's
+        heartbeat has expired, it is done or will not be."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ALIVE_SECONDS + 1.0
+        while (now := await self._lease(key)) == lease and loop.time() < deadline:
+            await asyncio.sleep(0.25)
+        return now is not None and now != lease
 
     async def _serve(self, message: dict[str, Any]) -> Any:
         """Another node's command for an avatar this node started."""

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 ALIVE_SECONDS = 4
 BEAT_SECONDS = 1.0
 CALL_TIMEOUT = 10.0
+CALL_CHECK_SECONDS = 1.0  # while a call waits, how often the node asked is checked for life
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -159,16 +160,27 @@ class Node:
         await self.redis.publish(target, json.dumps({"kind": kind, **fields}))
 
     async def call(self, node: str, kind: str, **fields: Any) -> Any:
-        """Ask ``node`` and wait for its answer; raises :class:`NodeGone` without one."""
+        """Ask ``node`` and wait for its answer; raises :class:`NodeGone` without one: at once
+        when nothing listens on its channel (a dead node's connection to Redis is closed by its
+        kernel), as soon as its heartbeat has expired (a hung node), or after ``CALL_TIMEOUT``."""
+        loop = asyncio.get_running_loop()
         call_id = next(self._ids)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._waiting[call_id] = future
         try:
-            await self.redis.publish(self.channel(node), json.dumps(
+            listeners = await self.redis.publish(self.channel(node), json.dumps(
                 {"kind": kind, "id": call_id, "reply_to": self.id, **fields}))
-            return await asyncio.wait_for(future, CALL_TIMEOUT)
-        except TimeoutError:
-            raise NodeGone(f"node {node} did not answer") from None
+            if not listeners:
+                raise NodeGone(f"node {node} is not listening")
+            deadline = loop.time() + CALL_TIMEOUT
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), CALL_CHECK_SECONDS)
+                except TimeoutError:
+                    if loop.time() >= deadline:
+                        raise NodeGone(f"node {node} did not answer") from None
+                    if not await self.alive(node):
+                        raise NodeGone(f"node {node} stopped beating") from None
         finally:
             self._waiting.pop(call_id, None)
 
