@@ -30,7 +30,7 @@ from avatarcall.testing.services import (
     start_redis,
 )
 from avatarcall.testing.signaling import customer, new_call, receive, until_pong
-from tests.integration.test_workers import frames_arrive, health, until, watching
+from avatarcall.testing.viewer import frames_arrive, health, until, watching
 
 
 @dataclass

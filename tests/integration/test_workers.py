@@ -10,20 +10,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
 from websockets.asyncio.client import ClientConnection
 
 from avatarcall.testing.server import Server, start_server
 from avatarcall.testing.signaling import customer, new_call, receive, send
-
-FRAME_TIMEOUT = 15.0
+from avatarcall.testing.viewer import frames_arrive, health, until, watching
 
 
 @pytest.fixture(scope="module")
@@ -33,58 +30,11 @@ def workers_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     server.stop()
 
 
-def health(server: Server) -> dict[str, Any]:
-    return httpx.get(f"{server.url}/healthz", timeout=10).json()
-
-
 def holder(server: Server) -> dict[str, Any]:
     """The worker that holds the (one) avatar session."""
     busy = [w for w in health(server)["workers"] if w["sessions"]]
     assert len(busy) == 1, health(server)
     return busy[0]
-
-
-async def until(check: Any, seconds: float = 20.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s")
-
-
-@asynccontextmanager
-async def watching(ws: ClientConnection, call_id: str, epoch: int) -> AsyncIterator[list[Any]]:
-    """An aiortc viewer of the call's avatar of ``epoch``; yields its frames as they come."""
-    pc = RTCPeerConnection()
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    frames: list[Any] = []
-    tasks: list[asyncio.Task[None]] = []
-
-    async def pull(track: Any) -> None:
-        while True:
-            frames.append(await track.recv())
-
-    pc.on("track", lambda track: tasks.append(asyncio.ensure_future(pull(track)))
-          if track.kind == "video" else None)
-    await pc.setLocalDescription(await pc.createOffer())
-    await send(ws, {"type": "avatar.offer", "call_id": call_id, "epoch": epoch,
-                    "sdp": pc.localDescription.sdp})
-    answer = await receive(ws, "avatar.answer", epoch=epoch)
-    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    try:
-        yield frames
-    finally:
-        for task in tasks:
-            task.cancel()
-        await pc.close()
-
-
-async def frames_arrive(frames: list[Any], count: int = 5) -> None:
-    start = len(frames)
-    await until(lambda: len(frames) >= start + count, FRAME_TIMEOUT)
 
 
 async def next_epoch(ws: ClientConnection, old: int) -> tuple[int, float]:
