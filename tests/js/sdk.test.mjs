@@ -270,14 +270,25 @@ test('the avatar offer goes once the candidates its link needs are there, not at
   assert.equal(direct.pc.iceGatheringState, 'gathering', 'gathering had not ended');
   direct.link.dispose();
 
-  // With a TURN server, a host candidate is not enough: the offer waits for the relay.
-  const turn = [{ urls: ['turn:turn.example.test:3478'], username: 'u', credential: 'p' }];
-  const relayed = await avatarOffer(turn, ['host']);
-  assert.equal(relayed.asked.length, 0, 'no offer without the relay candidate');
-  relayed.pc.gathers('relay');
+  // With a STUN server, a host candidate is not enough: the offer waits for the reflexive one.
+  const stun = [{ urls: ['stun:stun.example.test:3478'] }];
+  const reflexive = await avatarOffer(stun, ['host']);
+  assert.equal(reflexive.asked.length, 0, 'no offer without the server-reflexive candidate');
+  reflexive.pc.gathers('srflx');
   await new Promise((resolve) => setTimeout(resolve, 60));
-  assert.equal(relayed.asked.length, 1, 'offered soon after its relay candidate');
+  assert.equal(reflexive.asked.length, 1, 'offered soon after its reflexive candidate');
+  await reflexive.started;
+  assert.match(reflexive.asked[0], /typ srflx/);
+  reflexive.link.dispose();
+
+  // Through TURN, the offer waits for gathering's end (Firefox needs it: see avatar-link.js).
+  const turn = [{ urls: ['turn:turn.example.test:3478'], username: 'u', credential: 'p' }];
+  const relayed = await avatarOffer(turn, ['host', 'relay']);
+  assert.equal(relayed.asked.length, 0, 'no offer before gathering ends');
+  relayed.pc.iceGatheringState = 'complete';
+  relayed.pc.dispatchEvent(new Event('icegatheringstatechange'));
   await relayed.started;
+  assert.equal(relayed.asked.length, 1);
   assert.match(relayed.asked[0], /typ relay/);
   relayed.link.dispose();
 });

@@ -9,10 +9,12 @@ const GATHER_TIMEOUT_MS = 3000;
 // No candidate at all by then: the browser has no usable network yet (a link made at the very
 // moment the network changed is gathered on the one that just went away, and never again).
 const NO_CANDIDATE_MS = 1500;
-// Once a candidate of the kind the link needs is there (a relay when TURN servers are given,
-// else a server-reflexive one with STUN, else a host one), its siblings on other interfaces
-// follow within a few ms: this long, then the offer goes. Gathering's end comes much later:
-// Chromium gathers TCP candidates (of no use to the avatar's server) ~100 ms after UDP.
+// Once a candidate of the kind the link needs is there (server-reflexive with STUN servers,
+// else host), its siblings on other interfaces follow within a few ms: this long, then the
+// offer goes. Gathering's end comes much later: Chromium gathers TCP candidates (of no use to
+// the avatar's server) ~100 ms after UDP. A link through TURN still waits for gathering's end:
+// Firefox, answered before it, left about one relayed link in six unconnected (measured with
+// `avatarcall bench recovery --browser firefox`: ~13 s until the link was made again).
 const SETTLE_MS = 20;
 
 /** Events: "state" (connectionState), "stream" (MediaStream with the avatar's video and voice). */
@@ -103,16 +105,16 @@ export class AvatarLink extends Emitter {
   }
 }
 
-/** The type of candidate an offer needs: what gets through the networks the ICE servers are for. */
+/** The type of candidate after which the offer may go, or null: wait for gathering's end. */
 function neededType(iceServers, relayOnly = false) {
   const urls = iceServers.flatMap((server) => [].concat(server.urls ?? []));
-  if (relayOnly || urls.some((url) => /^turns?:/i.test(url))) return 'relay';
+  if (relayOnly || urls.some((url) => /^turns?:/i.test(url))) return null;
   if (urls.some((url) => /^stuns?:/i.test(url))) return 'srflx';
   return 'host';
 }
 
-/** Until gathering is complete, or SETTLE_MS after the first candidate of type ``needed``, or
- * GATHER_TIMEOUT_MS, or NO_CANDIDATE_MS without any. */
+/** Until gathering is complete, or SETTLE_MS after the first candidate of type ``needed`` (if
+ * any), or GATHER_TIMEOUT_MS, or NO_CANDIDATE_MS without any. */
 function waitForGathering(pc, needed) {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
@@ -130,7 +132,9 @@ function waitForGathering(pc, needed) {
     const candidate = ({ candidate }) => {
       if (!candidate?.candidate) return;
       found = true;
-      if (settle === null && candidateType(candidate) === needed) settle = setTimeout(done, SETTLE_MS);
+      if (needed && settle === null && candidateType(candidate) === needed) {
+        settle = setTimeout(done, SETTLE_MS);
+      }
     };
     const timer = setTimeout(done, GATHER_TIMEOUT_MS);
     const none = setTimeout(() => { if (!found) done(); }, NO_CANDIDATE_MS);
