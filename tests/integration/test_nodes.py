@@ -14,7 +14,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
 from websockets.asyncio.client import ClientConnection, connect
 
 from avatarcall.testing.server import Server, start_server
@@ -29,6 +28,7 @@ from avatarcall.testing.signaling import (
     until_pong,
     ws_url,
 )
+from avatarcall.testing.viewer import frames_arrive, watching
 
 
 @dataclass
@@ -70,33 +70,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     postgres.remove()
 
 
-async def _avatar_frames(ws: ClientConnection, call_id: str, epoch: int) -> int:
-    """Frames an aiortc viewer of the call's avatar decodes in a few seconds."""
-    pc = RTCPeerConnection()
-    pc.addTransceiver("video", direction="recvonly")
-    pc.addTransceiver("audio", direction="recvonly")
-    frames: list[Any] = []
-    got = asyncio.Event()
-
-    def on_track(track: Any) -> None:
-        async def pull() -> None:
-            while len(frames) < 5:
-                frames.append(await track.recv())
-            got.set()
-        if track.kind == "video":
-            asyncio.ensure_future(pull())
-
-    pc.on("track", on_track)
-    await pc.setLocalDescription(await pc.createOffer())
-    await send(ws, {"type": "avatar.offer", "call_id": call_id, "epoch": epoch,
-                    "sdp": pc.localDescription.sdp})
-    answer = await receive(ws, "avatar.answer", epoch=epoch)
-    await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
-    try:
-        await asyncio.wait_for(got.wait(), 15)
-    finally:
-        await pc.close()
-    return len(frames)
+async def _avatar_frames_arrive(ws: ClientConnection, call_id: str, epoch: int) -> None:
+    """An aiortc viewer of the call's avatar decodes frames (AssertionError if it does not)."""
+    async with watching(ws, call_id, epoch) as frames:
+        await frames_arrive(frames)
 
 
 async def test_a_customer_on_one_node_and_an_agent_on_the_other(cluster: Cluster) -> None:
@@ -106,7 +83,7 @@ async def test_a_customer_on_one_node_and_an_agent_on_the_other(cluster: Cluster
         call_id = ticket["call_id"]
         view = await receive(ws_customer, "avatar.view")
         assert view["view"] == "stream"
-        assert await _avatar_frames(ws_customer, call_id, view["epoch"]) == 5  # node A's avatar
+        await _avatar_frames_arrive(ws_customer, call_id, view["epoch"])  # node A's avatar
         await send(ws_agent, {"type": "call.accept", "call_id": call_id})
         assert (await receive(ws_agent, "call.started"))["call"]["call_id"] == call_id
         preview = await receive(ws_agent, "avatar.view", view="stream")
@@ -124,7 +101,7 @@ async def test_a_customer_on_one_node_and_an_agent_on_the_other(cluster: Cluster
         # The agent on node B makes node A's avatar speak; and sees it in its preview.
         await send(ws_agent, {"type": "avatar.say", "call_id": call_id, "text": "Bonjour !"})
         assert not [m for m in await until_pong(ws_agent) if m["type"] == "error"]
-        assert await _avatar_frames(ws_agent, call_id, preview["epoch"]) == 5
+        await _avatar_frames_arrive(ws_agent, call_id, preview["epoch"])
         await send(ws_agent, {"type": "call.end", "call_id": call_id})
         assert (await receive(ws_customer, "call.state", state="ended"))["reason"] == "agent_hung_up"
     # The record is in PostgreSQL, shared: either node shows it.
