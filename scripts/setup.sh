@@ -21,6 +21,8 @@ if [ "$want_test" = 1 ]; then
   fc-list 2>/dev/null | grep -qi dejavu || packages+=(fonts-dejavu-core)
   # voices of recorded speakers beside espeak-ng's, for bench conversation's spoken questions
   command -v flite >/dev/null || packages+=(flite)
+  # speakers for Firefox: a null sink keeps its sound at the wall clock's pace (testing/speakers.py)
+  command -v pulseaudio >/dev/null || packages+=(pulseaudio)
   # the browser SDK's own tests (node's test runner) and its TypeScript consumer
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

@@ -4,9 +4,10 @@
 //
 //   node tests/js/firefox.mjs pages SERVER_URL           the shipped customer page and console
 //   node tests/js/firefox.mjs vue SERVER_URL APP_URL     the Vue example's customer, the console
-//   node tests/js/firefox.mjs lipsync SERVER_URL PROBE_FILE SENTENCE MS ROI
+//   node tests/js/firefox.mjs lipsync SERVER_URL PROBE_FILE SENTENCE MS ROI [PRELOAD_FILE]
 //        the avatar says SENTENCE in a call; the customer's page runs the probe (a function's
-//        source: mouth opening and sound level over MS ms in ROI, avatarcall.testing.browser)
+//        source: mouth opening and sound level over MS ms in ROI, avatarcall.testing.browser),
+//        and PRELOAD_FILE before its own scripts when given
 //
 // Prints one JSON line of what it saw; exits 1 with the reason when a step fails.
 //
@@ -31,9 +32,11 @@ const PREFS = {
   'media.peerconnection.ice.obfuscate_host_addresses': false,
   'media.autoplay.default': 0,
   'media.autoplay.block-webaudio': false,
-  // no sound device here: a mock audio output keeps WebAudio's clock running (the lip-sync
-  // probe; with no output at all every AudioContext stays suspended)
-  'media.cubeb.force_mock_context': true,
+  // no sound card here: PulseAudio's null sink when the benches started one (PULSE_SERVER,
+  // avatarcall.testing.speakers), else Firefox's mock output, whose clock runs slow (0.85 s of
+  // sound a second here: voices pile up in the jitter buffer). With no output at all every
+  // AudioContext stays suspended.
+  'media.cubeb.force_mock_context': !process.env.PULSE_SERVER,
 };
 
 const state = (page, testid, value) => page.waitForFunction(
@@ -65,10 +68,9 @@ const paintedOnce = (page, testid) => page.evaluate(async (id) => {
   return { frames: video.mozPaintedFrames - before, width: video.videoWidth };
 }, testid);
 
-const click = async (page, testid) => {
-  const el = await page.waitForSelector(`[data-testid="${testid}"]`, { visible: true, timeout: TIMEOUT });
-  await el.click();
-};
+// A locator waits for the control to be visible and clicks it again if the page redrew it
+// meanwhile (the agent's queue redraws its list as customers come and go).
+const click = (page, testid) => page.locator(`[data-testid="${testid}"]`).setTimeout(TIMEOUT).click();
 
 async function agentLogsIn(browser) {
   const context = await browser.createBrowserContext();
@@ -139,9 +141,10 @@ async function main() {
 
 // The avatar speaks in a call; what the customer's page saw of its lips and heard of its voice.
 async function lipSync(browser, seen) {
-  const [sentence, ms, roi] = rest;
+  const [sentence, ms, roi, preload] = rest;
   const probe = readFileSync(appUrl, 'utf8'); // (the third argument is the probe's file here)
   const customer = await (await browser.createBrowserContext()).newPage();
+  if (preload) await customer.evaluateOnNewDocument(readFileSync(preload, 'utf8'));
   watch(customer, 'customer');
   await customer.goto(`${serverUrl}/`);
   await click(customer, 'start-call');

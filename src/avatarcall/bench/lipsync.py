@@ -6,8 +6,9 @@ avatar speaks, either its own speech (TTS, typed by the agent) or the agent's li
 mouth region's opening is measured on every decoded frame and the sound level of the avatar's
 stream with WebAudio; the lag that best correlates them is the offset. Each run is made twice,
 alternately: with the SDK's LipSync (the product) and with the browser's own A/V sync alone.
-Where Debian's Firefox ESR is installed, each run also measures the avatar's speech there (the
-SDK's LipSync works only where ``jitterBufferTarget`` exists; the row says which).
+Where Debian's Firefox ESR is installed, each run also measures the avatar's speech there, with
+and without LipSync (it works only where ``jitterBufferTarget`` exists; the row says which), its
+sound played on a null sink at the wall clock's pace (``avatarcall.testing.speakers``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SENTENCE = ("Bonjour madame, je vous remercie pour votre patience. Nous allons r
 SOURCES = {"speech": "avatar speech (TTS)", "voice": "agent's live voice"}
 VARIANTS = {"ours": "LipSync (ours)", "browser": "browser sync only"}
 FIREFOX_LABEL = {True: "Firefox, LipSync (ours)", False: "Firefox, its own sync"}
+FIREFOX_VARIANTS = {"firefox": None, "firefox-own": "Firefox, its own sync only"}
 
 
 @dataclass
@@ -112,38 +114,41 @@ async def _run_in(work: Path, runs: int) -> dict[tuple[str, str], Offsets]:
 
 def _firefox_run(url: str, work: Path, results: dict[tuple[str, str], Offsets], i: int,
                  runs: int) -> None:
-    """The avatar's speech in Firefox (nothing when Firefox or the driver is not here)."""
-    from avatarcall.testing.browser import best_lag
+    """The avatar's speech in Firefox, with LipSync and with Firefox's own sync alone
+    (nothing when Firefox or the driver is not here)."""
+    from avatarcall.testing.browser import BROWSER_SYNC_ONLY, best_lag
     from avatarcall.testing.firefox import available, lipsync_series
 
     if not available():
         return
-    offsets = results.setdefault(("speech", "firefox"), Offsets())
-    try:
-        seen = lipsync_series(url, SENTENCE, SECONDS * 1000, work)
-    except AssertionError as exc:  # a failed run is counted, never hidden
-        offsets.failures += 1
-        print(f"  run {i + 1} speech firefox: failed ({str(exc)[:300]})", flush=True)
-        return
-    lag, corr = best_lag(seen["series"])
-    offsets.lags.append(lag)
-    offsets.correlations.append(corr)
-    offsets.label = FIREFOX_LABEL[bool(seen["jitter_buffer_target"])]
-    print(f"  run {i + 1}/{runs} {SOURCES['speech']:<22} {offsets.label:<18} lag {lag:+5.0f} ms  "
-          f"correlation {corr:.2f}", flush=True)
+    for variant, label in FIREFOX_VARIANTS.items():
+        offsets = results.setdefault(("speech", variant), Offsets(label=label or FIREFOX_LABEL[True]))
+        preload = BROWSER_SYNC_ONLY if variant == "firefox-own" else ""
+        try:
+            seen = lipsync_series(url, SENTENCE, SECONDS * 1000, work, preload, sound=True)
+            lag, corr = best_lag(seen["series"])
+        except AssertionError as exc:  # a failed run is counted, never hidden
+            offsets.failures += 1
+            print(f"  run {i + 1} speech {variant}: failed ({str(exc)[:300]})", flush=True)
+            continue
+        offsets.lags.append(lag)
+        offsets.correlations.append(corr)
+        offsets.label = label or FIREFOX_LABEL[bool(seen["jitter_buffer_target"])]
+        print(f"  run {i + 1}/{runs} {SOURCES['speech']:<22} {offsets.label:<18} lag {lag:+5.0f} ms  "
+              f"correlation {corr:.2f}", flush=True)
 
 
 def print_offsets(results: dict[tuple[str, str], Offsets]) -> None:
     print(f"\nA/V offset at the browser (Chromium, and Firefox where installed; mouth opening vs sound level over {SECONDS} s; "
           "negative = lips lead the sound)")
-    print(f"  {'':<44} {'median':>8} {'range':>16} {'corr.':>7} {'runs':>6}")
+    print(f"  {'':<52} {'median':>8} {'range':>16} {'corr.':>7} {'runs':>6}")
     for (source, variant), o in results.items():
         label = f"{SOURCES[source]}, {o.label or VARIANTS[variant]}"
         if not o.lags:
-            print(f"  {label:<44} {'-':>8} {'-':>16} {'-':>7} {0:>3}/{o.failures}")
+            print(f"  {label:<52} {'-':>8} {'-':>16} {'-':>7} {0:>3}/{o.failures}")
             continue
         spread = f"{min(o.lags):+.0f}..{max(o.lags):+.0f} ms"
-        print(f"  {label:<44} {statistics.median(o.lags):+6.0f} ms {spread:>16} "
+        print(f"  {label:<52} {statistics.median(o.lags):+6.0f} ms {spread:>16} "
               f"{statistics.median(o.correlations):7.2f} {len(o.lags):>3}/{len(o.lags) + o.failures}")
 
 

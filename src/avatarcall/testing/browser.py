@@ -330,6 +330,7 @@ async ([testid, ms, roi]) => {
   const mouth = [];
   const end = performance.now() + ms;
   await new Promise((resolve) => {
+    setTimeout(resolve, ms + 5000); // a page that paints nothing ends with few frames, not a hang
     const onFrame = (now, meta) => {
       const scale = video.videoWidth / 512;
       g.drawImage(video, x * scale, y * scale, w * scale, h * scale, 0, 0, w, h);
@@ -342,7 +343,8 @@ async ([testid, ms, roi]) => {
     video.requestVideoFrameCallback(onFrame);
   });
   processor.onaudioprocess = null;
-  await ctx.close();
+  // Firefox's close() sometimes never settles when its sound plays on PulseAudio
+  await Promise.race([ctx.close(), new Promise((resolve) => setTimeout(resolve, 1000))]);
   return { mouth, audio };
 }
 """
@@ -371,6 +373,8 @@ def best_lag(series: dict[str, list[list[float]]], max_lag_ms: int = 300,
     """
     import numpy as np
 
+    assert len(series["mouth"]) > 10 and len(series["audio"]) > 10, (
+        f"{len(series['mouth'])} frames painted, {len(series['audio'])} blocks of sound heard")
     # In time order: Firefox's audio callbacks do not always come in the order they play.
     mouth = np.array(sorted(series["mouth"]), dtype=float)
     audio = np.array(sorted(series["audio"]), dtype=float)

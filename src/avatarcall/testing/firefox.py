@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from avatarcall.testing.node import installed
+from avatarcall.testing.speakers import speakers
 
 ROOT = Path(__file__).resolve().parents[3]
 DRIVER = ROOT / "tests" / "js" / "firefox.mjs"
@@ -28,7 +29,13 @@ def available() -> bool:
     return all(shutil.which(x) for x in (FIREFOX, "node")) and DRIVER.exists()
 
 
-def firefox(mode: str, *urls: str, timeout: float = 240) -> dict[str, Any]:
+def _driver_env(sound: bool) -> dict[str, str]:
+    """The driver's environment: which Firefox, and with ``sound`` speakers that play at the
+    wall clock's pace (:mod:`avatarcall.testing.speakers`) instead of Firefox's mock output."""
+    return {**os.environ, **(speakers() if sound else {}), "AVATARCALL_FIREFOX": FIREFOX}
+
+
+def firefox(mode: str, *urls: str, timeout: float = 240, sound: bool = False) -> dict[str, Any]:
     """Run the flow (``pages`` or ``vue``); what it saw, or an AssertionError with the step."""
     if not shutil.which(FIREFOX):
         import pytest
@@ -36,7 +43,7 @@ def firefox(mode: str, *urls: str, timeout: float = 240) -> dict[str, Any]:
         pytest.skip(f"no Firefox at {FIREFOX} (scripts/setup.sh --test installs Debian's)")
     installed(DRIVER.parent)
     done = subprocess.run(["node", str(DRIVER), mode, *urls], capture_output=True, text=True,
-                          timeout=timeout, check=False, env={**os.environ, "AVATARCALL_FIREFOX": FIREFOX})
+                          timeout=timeout, check=False, env=_driver_env(sound))
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     seen = json.loads(lines[-1]) if lines else {}
     assert done.returncode == 0 and lines, (
@@ -45,15 +52,21 @@ def firefox(mode: str, *urls: str, timeout: float = 240) -> dict[str, Any]:
     return seen
 
 
-def lipsync_series(server_url: str, sentence: str, ms: int, work: Path) -> dict[str, Any]:
+def lipsync_series(server_url: str, sentence: str, ms: int, work: Path,
+                   preload: str = "", sound: bool = False) -> dict[str, Any]:
     """A call in Firefox whose avatar says ``sentence``: the customer's page's mouth openness
     and sound level over ``ms`` (:data:`~avatarcall.testing.browser.LIPSYNC_PROBE`), and
-    whether this Firefox has ``jitterBufferTarget`` (the SDK's LipSync needs it)."""
+    whether this Firefox has ``jitterBufferTarget`` (the SDK's LipSync needs it). ``preload``
+    runs in the customer's page before its own scripts; ``sound``: see :func:`_driver_env`."""
     from avatarcall.testing.browser import LIPSYNC_PROBE, MOUTH_ROI
 
     probe = work / "lipsync-probe.js"
     probe.write_text(LIPSYNC_PROBE.strip())
-    return firefox("lipsync", server_url, str(probe), sentence, str(ms), json.dumps(list(MOUTH_ROI)))
+    args = [server_url, str(probe), sentence, str(ms), json.dumps(list(MOUTH_ROI))]
+    if preload:
+        (work / "lipsync-preload.js").write_text(preload)
+        args.append(str(work / "lipsync-preload.js"))
+    return firefox("lipsync", *args, sound=sound)
 
 
 def assert_whole_flow(seen: dict[str, Any]) -> None:
@@ -153,9 +166,10 @@ class FirefoxPerson:
 
 @contextlib.asynccontextmanager
 async def firefox_person(preload: str, work: Path,
-                         launcher: Sequence[str] = ()) -> AsyncIterator[FirefoxPerson]:
+                         launcher: Sequence[str] = (), sound: bool = False) -> AsyncIterator[FirefoxPerson]:
     """A Firefox with one page that runs ``preload`` before its own scripts; ``launcher``
-    runs the driver (and so Firefox) inside something: ``ip netns exec NAME``, say."""
+    runs the driver (and so Firefox) inside something: ``ip netns exec NAME``, say; ``sound``:
+    see :func:`_driver_env`."""
     if not shutil.which(FIREFOX):
         import pytest
 
@@ -165,7 +179,7 @@ async def firefox_person(preload: str, work: Path,
     script.write_text(preload)
     process = await asyncio.create_subprocess_exec(
         *launcher, "node", str(DRIVER), "serve", str(script), stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, env={**os.environ, "AVATARCALL_FIREFOX": FIREFOX})
+        stdout=asyncio.subprocess.PIPE, env=_driver_env(sound))
     errors: list[str] = []
     page = FirefoxPage(process, errors)
     try:
