@@ -227,3 +227,14 @@ def test_the_animated_avatar_moves_frame_to_frame_and_prints_its_cost() -> None:
         print(f"\nrender {name} 512x512: {ms:.1f} ms/frame")
         for a, b in itertools.pairwise(frames):
             assert np.abs(a.astype(np.int16) - b).max() > 30  # alive: never a frozen frame
+
+
+def test_draw_hands_out_its_own_pixels_read_only_and_render_a_copy() -> None:
+    renderer = make_renderer("ava", 64)
+    pose = IdleMotion().pose(0.0)
+    drawn = renderer.draw(pose)
+    assert not drawn.flags.writeable
+    with pytest.raises(ValueError):
+        drawn[0, 0, 0] = 1
+    assert np.array_equal(renderer.render(pose), drawn)
+    assert renderer.render(pose).flags.writeable

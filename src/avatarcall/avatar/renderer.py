@@ -51,6 +51,8 @@ class Renderer:
         self._pixels = np.zeros((size, size, 4), dtype=np.uint8)
         self._surface = skia.Surface(self._pixels)  # draws straight into ``_pixels``
         self._backdrop = self._make_backdrop()
+        self._frame = self._pixels.view()  # what draw() hands out: the same pixels, read-only
+        self._frame.flags.writeable = False
 
     def _make_backdrop(self) -> np.ndarray:
         """The background, drawn once: a vertical gradient and a soft disc behind the head.
@@ -86,7 +88,7 @@ class Renderer:
         self.character.draw(canvas, pose)
         canvas.restore()
         self._surface.flushAndSubmit()
-        return self._pixels
+        return self._frame
 
 
 def make_renderer(character: str = "ava", size: int = 512,

@@ -59,8 +59,8 @@ async def _main(runs: int, seconds: float, profiles: list[str], browser: Browser
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="avatarcall-bench-", ignore_cleanup_errors=True) as work:
-        async with async_playwright() as p, lab_call(Path(work), p.chromium, customer_in=browser,
-                                                     sound=True) as call:
+        async with async_playwright() as p, lab_call(Path(work), p.chromium,
+                                                            customer_in=browser) as call:
             for name in profiles:
                 call.lab.shape(PROFILES[name])
                 await asyncio.sleep(SETTLE_SECONDS)

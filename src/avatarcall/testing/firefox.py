@@ -22,6 +22,7 @@ from avatarcall.testing.speakers import speakers
 ROOT = Path(__file__).resolve().parents[3]
 DRIVER = ROOT / "tests" / "js" / "firefox.mjs"
 FIREFOX = os.environ.get("AVATARCALL_FIREFOX", "/usr/bin/firefox-esr")
+ASK_SECONDS = 300  # a backstop: the driver gives up on a page after 180 s (protocolTimeout)
 
 
 def available() -> bool:
@@ -120,7 +121,11 @@ class FirefoxPage:
         answer = self._waiting[request_id] = asyncio.get_running_loop().create_future()
         self._process.stdin.write(json.dumps({"id": request_id, "op": op, **args}).encode() + b"\n")
         await self._process.stdin.drain()
-        return await answer
+        try:
+            return await asyncio.wait_for(answer, ASK_SECONDS)
+        except TimeoutError:
+            self._waiting.pop(request_id, None)
+            raise AssertionError(f"firefox: no answer to {op} in {ASK_SECONDS} s (a frozen page)") from None
 
     async def goto(self, url: str) -> None:
         await self._ask("goto", url=url)
@@ -166,10 +171,9 @@ class FirefoxPerson:
 
 @contextlib.asynccontextmanager
 async def firefox_person(preload: str, work: Path,
-                         launcher: Sequence[str] = (), sound: bool = False) -> AsyncIterator[FirefoxPerson]:
+                         launcher: Sequence[str] = ()) -> AsyncIterator[FirefoxPerson]:
     """A Firefox with one page that runs ``preload`` before its own scripts; ``launcher``
-    runs the driver (and so Firefox) inside something: ``ip netns exec NAME``, say; ``sound``:
-    see :func:`_driver_env`."""
+    runs the driver (and so Firefox) inside something: ``ip netns exec NAME``, say."""
     if not shutil.which(FIREFOX):
         import pytest
 
@@ -179,7 +183,7 @@ async def firefox_person(preload: str, work: Path,
     script.write_text(preload)
     process = await asyncio.create_subprocess_exec(
         *launcher, "node", str(DRIVER), "serve", str(script), stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, env=_driver_env(sound))
+        stdout=asyncio.subprocess.PIPE, env=_driver_env(sound=False))
     errors: list[str] = []
     page = FirefoxPage(process, errors)
     try:

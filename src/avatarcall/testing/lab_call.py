@@ -35,19 +35,18 @@ class LabCall:
 
 @contextlib.asynccontextmanager
 async def lab_call(base: Path, chromium: BrowserType, beside: Browser | None = None,
-                   customer_in: BrowserName = "chromium", sound: bool = False,
+                   customer_in: BrowserName = "chromium",
                    **env: str) -> AsyncIterator[LabCall]:
     """A connected call, both avatars live, state badges recorded from then on. The agent's
     Chromium is ``beside`` if given (a test's browser), else one launched here; the customer
-    is in ``customer_in`` (a Firefox customer's sound on speakers with ``sound``:
-    :mod:`avatarcall.testing.speakers`)."""
+    is in ``customer_in``."""
     coturn = start_coturn(base / "coturn", SECRET)
     server = start_server(base / "server", None, None, AVATARCALL_TURN_URLS=f'["{coturn.url}"]',
                           AVATARCALL_TURN_SECRET=SECRET, AVATARCALL_ICE_RELAY_ONLY="true", **env)
     try:
         port = int(server.url.rsplit(":", 1)[1])
         async with Lab(tcp_ports=(port,), udp_ports=(coturn.port,)) as lab, \
-                _customer(lab, base, chromium, customer_in, server.url, sound) as customer:
+                _customer(lab, base, chromium, customer_in, server.url) as customer:
             agents = beside or await chromium.launch(executable_path=b.CHROMIUM,
                                                      args=b.CHROMIUM_ARGS, headless=True)
             agent: b.Person | None = None
@@ -71,15 +70,13 @@ async def lab_call(base: Path, chromium: BrowserType, beside: Browser | None = N
 
 @contextlib.asynccontextmanager
 async def _customer(lab: Lab, base: Path, chromium: BrowserType,
-                    browser: BrowserName, url: str,
-                    sound: bool) -> AsyncIterator[b.Person | FirefoxPerson]:
+                    browser: BrowserName, url: str) -> AsyncIterator[b.Person | FirefoxPerson]:
     """A customer who started a call from inside the lab's namespace."""
     if browser == "firefox":
         assert lab.namespace is not None
         # The driver runs in the namespace too: puppeteer reaches Firefox over its loopback.
         async with firefox_person(PEER_CONNECTIONS, base,
-                                  ("ip", "netns", "exec", lab.namespace.name),
-                                  sound=sound) as customer:
+                                  ("ip", "netns", "exec", lab.namespace.name)) as customer:
             await customer.page.goto(url + "/")
             await customer.page.click("start-call")
             await customer.expect_state("call-state", "waiting")
