@@ -32,12 +32,16 @@ def available() -> bool:
 
 def _driver_env(sound: bool) -> dict[str, str]:
     """The driver's environment: which Firefox, and with ``sound`` speakers that play at the
-    wall clock's pace (:mod:`avatarcall.testing.speakers`) instead of Firefox's mock output."""
-    return {**os.environ, **(speakers() if sound else {}), "AVATARCALL_FIREFOX": FIREFOX}
+    wall clock's pace (:mod:`avatarcall.testing.speakers`) instead of Firefox's mock output.
+    A ``PULSE_SERVER`` of the caller's own (a desktop's) is never passed on: without ``sound``
+    Firefox gets the mock, whatever machine the tests run on."""
+    env = {k: v for k, v in os.environ.items() if k != "PULSE_SERVER"}
+    return {**env, **(speakers() if sound else {}), "AVATARCALL_FIREFOX": FIREFOX}
 
 
 def firefox(mode: str, *urls: str, timeout: float = 240, sound: bool = False) -> dict[str, Any]:
-    """Run the flow (``pages`` or ``vue``); what it saw, or an AssertionError with the step."""
+    """Run the driver's ``mode`` (``pages``, ``vue`` or ``lipsync``); what it saw, or an
+    AssertionError with the step."""
     if not shutil.which(FIREFOX):
         import pytest
 
