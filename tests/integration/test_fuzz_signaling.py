@@ -56,7 +56,10 @@ class World:
     def _open(self, token: str | None = None) -> ClientConnection:
         url = self.server.url.replace("http", "ws", 1) + "/ws" + (f"?token={token}" if token else "")
         headers = None if token else {"Cookie": f"avatarcall_agent={self.cookie}"}
-        ws = self._stack.enter_context(connect(url, additional_headers=headers, open_timeout=TIMEOUT))
+        # No keepalive: its pings draw from Python's `random` in the client's thread, which
+        # Hypothesis takes for a strategy using `random` when one lands during a draw.
+        ws = self._stack.enter_context(connect(
+            url, additional_headers=headers, open_timeout=TIMEOUT, ping_interval=None))
         assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "welcome"
         return ws
 
