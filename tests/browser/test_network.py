@@ -54,6 +54,14 @@ async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_
             await _both_videos_flow(call)
         await _until_width(call, 256)  # poor: the avatar's low layer
         await _both_videos_flow(call)
+        # Cut long enough for the page to replace its avatar link: the new one starts on the
+        # low layer (the best one's first second would fill the poor link's queue again).
+        call.lab.cut()
+        await asyncio.sleep(3)
+        call.lab.restore()
+        await _both_videos_flow(call)
+        assert "reconnecting" in await b.state_history(call.customer, "avatar-state")
+        assert call.server.log.read_text().count("viewer=customer high -> low") == 1
         call.lab.shape(PROFILES["good"])
         await _until_width(call, 512)  # probed up again
         assert "failed" not in await b.state_history(call.customer, "call-state")

@@ -72,6 +72,30 @@ def test_a_link_that_loses_at_random_is_not_probed_and_a_failed_probe_waits_long
     assert choice.layer.name == HIGH
 
 
+def test_a_choice_can_start_lower_and_probes_up_from_there() -> None:
+    choice = LayerChoice(LAYERS, now=0.0, start=LOW)
+    assert choice.layer.name == LOW
+    assert _clean_until_moved(choice, 0.0) == pytest.approx(PROBE_FIRST_S)
+    assert choice.layer.name == HIGH
+
+
+async def test_a_viewers_new_link_starts_on_the_layer_its_last_one_ended_on() -> None:
+    with ThreadPoolExecutor(2) as executor:
+        session = AvatarSession("c1", 1, "en", EspeakSynthesizer(), executor,
+                                SessionConfig(size=128), on_failure=lambda *_: None)
+        session.start()
+        try:
+            phone = session.add_viewer("phone", True)
+            session.set_layer(phone, LOW)
+            session.remove_viewer(phone)  # its link failed; the page makes another
+            again, desk = session.add_viewer("phone", True), session.add_viewer("desk", False)
+            assert (again.layer, desk.layer) == (LOW, HIGH)
+            packets = [await asyncio.wait_for(again.video.recv(), 10) for _ in range(3)]
+            assert _decoded_size(packets) == (64, 64)  # from its first packet on
+        finally:
+            await session.close()
+
+
 async def test_each_viewer_gets_its_own_layer_from_a_keyframe_of_it() -> None:
     with ThreadPoolExecutor(2) as executor:
         session = AvatarSession("c1", 1, "en", EspeakSynthesizer(), executor,

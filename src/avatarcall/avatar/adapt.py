@@ -14,6 +14,10 @@ encoding per viewer.
   2 minutes); a probe that holds resets the wait. (A browser's estimate cannot show spare room
   above what it receives, so waiting for it would keep a recovered link low for ever.)
 
+A viewer's new link (its page replaced one that failed or froze) starts on the layer its last
+link ended on, not on the best: on a poor link the best layer's first second would fill the
+queue the call shares, which is what made the old link fail. From there it probes up as above.
+
 A picture loss the browser reports (PLI) asks its layer for a keyframe, at most once a second.
 """
 
@@ -50,9 +54,9 @@ WINDOW_PACKETS = 50
 class LayerChoice:
     """One viewer's layer (an index into ``layers``, best first), from its feedback."""
 
-    def __init__(self, layers: tuple[Layer, ...], now: float) -> None:
+    def __init__(self, layers: tuple[Layer, ...], now: float, start: str | None = None) -> None:
         self.layers = layers
-        self.index = 0
+        self.index = [layer.name for layer in layers].index(start) if start else 0
         self._since = now  # on this layer
         self._trouble_at = float("-inf")
         self._wait = PROBE_FIRST_S

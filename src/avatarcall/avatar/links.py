@@ -98,7 +98,8 @@ class AvatarLink:
             transceiver.sender.replaceTrack(track)
             if transceiver.kind == "video":
                 follow(transceiver.sender,
-                       LayerChoice(session.layers, asyncio.get_running_loop().time()),
+                       LayerChoice(session.layers, asyncio.get_running_loop().time(),
+                                   start=viewer.layer),
                        lambda layer: session.set_layer(viewer, layer.name),
                        lambda: session.request_keyframe(viewer.layer))
             voice = (accept_voice or listen is not None) and transceiver.kind == "audio"

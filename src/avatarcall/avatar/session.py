@@ -135,6 +135,7 @@ class AvatarSession:
         self._motion = IdleMotion(seed=hash((call_id, epoch)) & 0xFFFF)
         self._timeline = SpeechTimeline()
         self._viewers: dict[str, Viewer] = {}
+        self._last_layer: dict[str, str] = {}  # per viewer id: a new link of it starts there
         self._pending: list[str] = []  # speech waiting for the customer to watch
         self._last_speech: asyncio.Task[None] | None = None
         self._keyframes_wanted: set[str] = set(parts.video.layers)
@@ -208,7 +209,8 @@ class AvatarSession:
         def keyframe() -> None:
             self.request_keyframe(viewer.layer)
 
-        viewer = Viewer(viewer_id, audience, PacketVideoTrack(keyframe), FanoutAudioTrack())
+        viewer = Viewer(viewer_id, audience, PacketVideoTrack(keyframe), FanoutAudioTrack(),
+                        layer=self._last_layer.get(viewer_id, HIGH))
         if not self._closed:
             self._viewers[viewer_id] = viewer
         self.request_keyframe(viewer.layer)
@@ -219,7 +221,7 @@ class AvatarSession:
         if viewer.layer != layer and layer in self._encoder.layers:
             log.info("avatar layer call=%s viewer=%s %s -> %s", self.call_id, viewer.id,
                      viewer.layer, layer)
-            viewer.layer = layer
+            viewer.layer = self._last_layer[viewer.id] = layer
             viewer.video.resync()
             self.request_keyframe(layer)
 
