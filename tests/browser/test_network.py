@@ -36,6 +36,20 @@ async def _both_videos_flow(call: LabCall, deadline: float = 60.0) -> None:
         assert loop.time() < end, seen
 
 
+# The call's voice senders' caps (the call's connection is the one that sends video).
+VOICE_CAPS = """() => (window.__peerConnections ?? [])
+  .filter(pc => pc.connectionState !== 'closed' && pc.getSenders().some(s => s.track?.kind === 'video'))
+  .flatMap(pc => pc.getSenders().filter(s => s.track?.kind === 'audio'))
+  .map(s => s.getParameters().encodings.map(e => e.maxBitrate))"""
+
+
+async def _voice_capped(call: LabCall) -> None:
+    """Both voices go at 32 kbps at most (Chromium would send a Firefox customer stereo at 64,
+    kept out of what a poor link leaves the video)."""
+    for person in (call.customer, call.agent):
+        assert await person.page.evaluate(VOICE_CAPS) == [[32_000]]
+
+
 async def _until_width(call: LabCall, width: int, deadline: float = 90.0) -> None:
     """The avatar shows ``width`` px frames before ``deadline`` seconds (its layer)."""
     loop = asyncio.get_running_loop()
@@ -48,6 +62,7 @@ async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_
         browser, tmp_path: Path) -> None:
     async with lab_call(tmp_path, browser.browser_type, beside=browser) as call:
         await _both_videos_flow(call)
+        await _voice_capped(call)
         for name in ("4g", "poor"):
             call.lab.shape(PROFILES[name])
             await asyncio.sleep(5)
@@ -93,6 +108,7 @@ async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_bo
     async with lab_call(tmp_path, browser.browser_type, beside=browser,
                         customer_in="firefox") as call:
         await _both_videos_flow(call)
+        await _voice_capped(call)
         for name in ("4g", "poor"):
             call.lab.shape(PROFILES[name])
             await asyncio.sleep(5)

@@ -19,6 +19,10 @@ const ASKED_AGAIN_MS = 1000; // a restart asked for this soon after one made is 
 // there). It is rolled back and made again, waiting twice as long each time, up to the cap.
 const ANSWER_WAIT_MS = 4000;
 const ANSWER_WAIT_CAP_MS = 30000;
+// A voice needs no more (Opus, fullband). Chromium sends stereo at up to 64 kbps to a browser
+// that offers to play stereo (Firefox does), and its congestion control keeps that much for
+// the sound out of what the link carries: on a poor link the video got its 30 kbps floor.
+const VOICE_MAX_BPS = 32000;
 
 /** Events: "state" (connectionState, but "disconnected" as soon as the other person's media
  *  stops), "track" (MediaStream of the other person). */
@@ -91,6 +95,7 @@ export class CallLink extends Emitter {
       this._path.stateChanged();
       this._report();
     };
+    pc.onsignalingstatechange = () => { if (pc.signalingState === 'stable') capVoice(pc); };
     // Fresh TURN credentials (the session asks for them before they expire) for the next
     // gathering: an ICE restart late in a long call still finds a relay.
     // "as-agent": the customer hears the agent through the avatar, so not also through the
@@ -124,7 +129,7 @@ export class CallLink extends Emitter {
     // sometimes never gathers candidates for the rolled-back side (seen on page reloads).
     const tracks = (localStream?.getTracks() ?? []).map((track) => [track, localStream]);
     if (polite) this._waitingTracks = tracks;
-    else for (const [track, stream] of tracks) pc.addTrack(track, stream);
+    else this._addTracks(tracks);
   }
 
   /** connectionState, but "disconnected" as soon as the other person's media stops. */
@@ -173,6 +178,10 @@ export class CallLink extends Emitter {
   dispose() {
     if (this._pc.signalingState !== 'closed') this.close();
     super.dispose();
+  }
+
+  _addTracks(tracks) {
+    for (const [track, stream] of tracks) this._pc.addTrack(track, stream);
   }
 
   _signal(payload) {
@@ -259,7 +268,7 @@ export class CallLink extends Emitter {
       if (description.type === 'offer') {
         this._restartedAt = performance.now(); // the other side's offer renews the path too
         if (this._waitingTracks) {
-          for (const [track, stream] of this._waitingTracks) pc.addTrack(track, stream);
+          this._addTracks(this._waitingTracks);
           this._waitingTracks = null;
         }
         await pc.setLocalDescription();
@@ -283,5 +292,20 @@ export class CallLink extends Emitter {
         if (this._setAside.length < 50) this._setAside.push(candidate);
       }
     }
+  }
+}
+
+/** Cap the voice, each time a negotiation is done (set before the first, it did not hold in a
+ *  Chromium page). */
+function capVoice(pc) {
+  for (const sender of pc.getSenders()) {
+    if (sender.track?.kind !== 'audio') continue;
+    const params = sender.getParameters();
+    if (!params.encodings?.length || params.encodings.every((e) => e.maxBitrate === VOICE_MAX_BPS)) {
+      continue;
+    }
+    for (const encoding of params.encodings) encoding.maxBitrate = VOICE_MAX_BPS;
+    sender.setParameters(params).catch((err) =>
+      console.warn('[avatarcall] could not cap the voice bit rate', err));
   }
 }
