@@ -129,7 +129,7 @@ export class CallLink extends Emitter {
     // sometimes never gathers candidates for the rolled-back side (seen on page reloads).
     const tracks = (localStream?.getTracks() ?? []).map((track) => [track, localStream]);
     if (polite) this._waitingTracks = tracks;
-    else this._addTracks(tracks);
+    else for (const [track, stream] of tracks) pc.addTrack(track, stream);
   }
 
   /** connectionState, but "disconnected" as soon as the other person's media stops. */
@@ -178,10 +178,6 @@ export class CallLink extends Emitter {
   dispose() {
     if (this._pc.signalingState !== 'closed') this.close();
     super.dispose();
-  }
-
-  _addTracks(tracks) {
-    for (const [track, stream] of tracks) this._pc.addTrack(track, stream);
   }
 
   _signal(payload) {
@@ -268,7 +264,7 @@ export class CallLink extends Emitter {
       if (description.type === 'offer') {
         this._restartedAt = performance.now(); // the other side's offer renews the path too
         if (this._waitingTracks) {
-          this._addTracks(this._waitingTracks);
+          for (const [track, stream] of this._waitingTracks) pc.addTrack(track, stream);
           this._waitingTracks = null;
         }
         await pc.setLocalDescription();
