@@ -69,12 +69,19 @@ const paintedOnce = (page, testid) => page.evaluate(async (id) => {
 }, testid);
 
 // A locator waits for the control to be visible and clicks it again if the page redrew it
-// meanwhile (the agent's queue redraws its list as customers come and go).
-const click = (page, testid) => page.locator(`[data-testid="${testid}"]`).setTimeout(TIMEOUT).click();
+// meanwhile (the agent's queue redraws its list as customers come and go). The person brings
+// the window to the front first: in a window behind, Firefox runs animation frames once a
+// second, and the locator waits for two of them to show the control still (the console's
+// call timer moves it) — past its timeout, now and then.
+const click = async (page, testid) => {
+  await page.bringToFront();
+  await page.locator(`[data-testid="${testid}"]`).setTimeout(TIMEOUT).click();
+};
 
 async function agentLogsIn(browser) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
+  pages.agent = page;
   await page.goto(`${serverUrl}/agent`);
   await page.waitForSelector('[data-testid="login-user"]', { visible: true });
   await page.type('[data-testid="login-user"]', 'alice');
@@ -84,8 +91,21 @@ async function agentLogsIn(browser) {
   return page;
 }
 
+// Where the run is, and each person's page: what a failure says (its step, and what the pages
+// showed then: their data-state values and the start of their text).
+let step = 'launch';
+const at = (name) => { step = name; };
+const pages = {};
+const shown = () => Promise.all(Object.entries(pages).map(([who, page]) => page.evaluate(() => ({
+  states: Object.fromEntries([...document.querySelectorAll('[data-state]')]
+    .map((el) => [el.dataset.testid ?? el.id ?? el.tagName, el.dataset.state])),
+  text: document.body?.innerText.replace(/\s+/g, ' ').slice(0, 300),
+})).then((view) => [who, view], (err) => [who, String(err.message ?? err)])))
+  .then(Object.fromEntries);
+
 const errors = [];
 const watch = (page, who) => {
+  pages[who] = page;
   page.on('pageerror', (err) => errors.push(`${who}: uncaught ${err.message}`));
   page.on('console', (msg) => {
     // The console asks who is signed in before anyone is: 401 is its answer.
@@ -111,29 +131,40 @@ async function main() {
     const customerContext = await browser.createBrowserContext();
     const customer = await customerContext.newPage();
     watch(customer, 'customer');
+    at('customer opens the page');
     await customer.goto(mode === 'vue' ? `${appUrl}/?api=options` : `${serverUrl}/`);
+    at('customer starts a call');
     await click(customer, 'start-call');
     await state(customer, 'call-state', 'waiting');
     await state(customer, 'avatar-state', 'live');
+    at('customer sees the waiting avatar');
     seen.waiting_avatar = await painted(customer, 'avatar-video');
 
+    at('agent signs in');
     const agent = await agentLogsIn(browser);
     watch(agent, 'agent');
+    at('agent accepts the call');
     await click(agent, 'accept-call');
     await state(customer, 'call-state', 'connected');
     await state(agent, 'call-state', 'connected');
+    at('both see each other and the avatar');
     seen.customer_sees_agent = await painted(customer, 'remote-video');
     seen.agent_sees_customer = await painted(agent, 'remote-video');
     seen.call_avatar = await painted(customer, 'avatar-video');
     seen.call_state_with_avatar = await customer.evaluate(
       () => document.querySelector('[data-testid="call-state"]').dataset.state);
 
+    at('agent ends the call');
     await click(agent, 'end-call');
     await state(customer, 'call-state', 'ended');
     await state(customer, 'avatar-state', 'live');
+    at('customer sees the concluding avatar');
     seen.conclusion_avatar = await painted(customer, 'avatar-video');
     seen.errors = errors;
     console.log(JSON.stringify(seen));
+  } catch (err) {
+    err.pages = await Promise.race([shown(), new Promise((r) => setTimeout(r, 5000, 'no answer'))]);
+    throw err;
   } finally {
     await browser.close();
   }
@@ -200,6 +231,7 @@ function say(message) {
 }
 
 main().catch((err) => {
-  console.log(JSON.stringify({ mode, failed: String(err.message ?? err), errors }));
+  const failed = `${step}: ${String(err.message ?? err)}`;
+  console.log(JSON.stringify({ mode, failed, pages: err.pages, errors }));
   process.exit(1);
 });

@@ -52,7 +52,8 @@ def firefox(mode: str, *urls: str, timeout: float = 240, sound: bool = False) ->
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     seen = json.loads(lines[-1]) if lines else {}
     assert done.returncode == 0 and lines, (
-        f"firefox {mode}: {seen.get('failed') or done.stderr[-3000:]} {seen.get('errors', '')}")
+        f"firefox {mode}: {seen.get('failed') or done.stderr[-3000:]} {seen.get('errors', '')}"
+        f" pages: {seen.get('pages')}")
     print(json.dumps({k: v for k, v in seen.items() if k != "series"}))  # (series: long)
     return seen
 
