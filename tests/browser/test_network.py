@@ -50,12 +50,18 @@ async def _voice_capped(call: LabCall) -> None:
         assert await person.page.evaluate(VOICE_CAPS) == [[32_000]]
 
 
-async def _until_width(call: LabCall, width: int, deadline: float = 90.0) -> None:
-    """The avatar shows ``width`` px frames before ``deadline`` seconds (its layer)."""
+async def _until_width(call: LabCall, width: int, video: str = "avatar-video",
+                       at_least: bool = False, deadline: float = 90.0) -> None:
+    """The customer's ``video`` shows ``width`` px frames (``at_least``: that wide or wider)
+    before ``deadline`` seconds: the avatar's layer; the agent's video made small on a poor
+    link, and its size again."""
     loop = asyncio.get_running_loop()
     end = loop.time() + deadline
-    while (seen := await watch(call.customer, 1.0, ("avatar-video",)))["avatar-video"].width != width:
-        assert loop.time() < end, f"the avatar stayed at {seen['avatar-video'].width} px"
+    while True:
+        shown = (await watch(call.customer, 1.0, (video,)))[video].width
+        if shown == width or (at_least and shown > width):
+            return
+        assert loop.time() < end, f"{video} stayed at {shown} px"
 
 
 async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_a_layer_lower(
@@ -68,6 +74,7 @@ async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_
             await asyncio.sleep(5)
             await _both_videos_flow(call)
         await _until_width(call, 256)  # poor: the avatar's low layer
+        await _until_width(call, 160, "remote-video")  # and the agent's video small (VideoFit)
         await _both_videos_flow(call)
         # Cut long enough for the page to replace its avatar link: the new one starts on the
         # low layer (the best one's first second would fill the poor link's queue again).
@@ -79,6 +86,7 @@ async def test_on_4g_and_on_a_poor_link_the_call_and_the_avatar_flow_the_avatar_
         assert call.server.log.read_text().count("viewer=customer high -> low") == 1
         call.lab.shape(PROFILES["good"])
         await _until_width(call, 512)  # probed up again
+        await _until_width(call, 320, "remote-video", at_least=True)  # its size again
         assert "failed" not in await b.state_history(call.customer, "call-state")
         assert b.unexpected(call.customer) == []
 
@@ -114,6 +122,7 @@ async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_bo
             await asyncio.sleep(5)
             await _both_videos_flow(call)
         await _until_width(call, 256)
+        await _until_width(call, 160, "remote-video")
         call.lab.shape(PROFILES["good"])
         await _cut_then_change_of_network(call, tmp_path / "firefox-after-change.png")
         assert "failed" not in await b.state_history(call.customer, "call-state")

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   AvatarLink, BackoffPolicy, Emitter, PROTOCOL, SdkError, Session, Telemetry, keepRaw,
 } from '../../src/avatarcall/static/sdk/index.js';
+import { FitChoice, smallScale } from '../../src/avatarcall/static/sdk/video-fit.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -291,4 +292,31 @@ test('the avatar offer goes once the candidates its link needs are there, not at
   assert.equal(relayed.asked.length, 1);
   assert.match(relayed.asked[0], /typ relay/);
   relayed.link.dispose();
+});
+
+test('the call\'s video gets small while the link gives it too little, and tries its size again', () => {
+  const choice = new FitChoice();
+  const feed = (bps, from, to) => { // one sample every 2 s; what the last one chose
+    let small;
+    for (let t = from; t <= to; t += 2000) small = choice.sample(bps, t);
+    return small;
+  };
+  assert.equal(feed(300_000, 0, 20_000), false, 'a good link: the camera\'s size');
+  assert.equal(choice.sample(60_000, 22_000), false, 'one low sample is not enough');
+  assert.equal(choice.sample(60_000, 24_000), true, 'two in a row: small');
+  assert.equal(feed(80_000, 26_000, 32_000), true, 'held while the link stays poor');
+  assert.equal(choice.sample(80_000, 34_000), false, 'after 10 s small, the size is tried again');
+  assert.equal(feed(60_000, 36_000, 38_000), true, 'the try failed: small again');
+  assert.equal(feed(80_000, 40_000, 56_000), true, 'the next try waits twice as long (20 s)');
+  assert.equal(choice.sample(80_000, 58_000), false);
+  assert.equal(feed(60_000, 60_000, 62_000), true);
+  assert.equal(choice.sample(200_000, 64_000), false, 'a target this high: back at once');
+  assert.equal(feed(300_000, 66_000, 76_000), false, 'and it holds');
+  assert.equal(feed(50_000, 78_000, 80_000), true);
+  assert.equal(feed(80_000, 82_000, 88_000), true);
+  assert.equal(choice.sample(80_000, 90_000), false, 'a try that held resets the wait to 10 s');
+
+  assert.equal(smallScale({ width: 640, height: 480 }), 4);
+  assert.equal(smallScale({ width: 160, height: 120 }), 1);
+  assert.equal(smallScale({}), 1, 'a track that says no size is left as it is');
 });

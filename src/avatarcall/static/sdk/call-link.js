@@ -3,6 +3,7 @@
 // and touches nothing else: no globals, no prototypes, no other link.
 import { Emitter } from './events.js';
 import { PathWatch } from './path-watch.js';
+import { VideoFit, smallScale } from './video-fit.js';
 
 // When the path goes down (PathWatch), the offering side (not polite) restarts ICE at once; the
 // polite side asks it to a moment later, if no restart came meanwhile (offers never cross); then
@@ -36,6 +37,7 @@ export class CallLink extends Emitter {
   _signals = Promise.resolve();
   _offs = [];
   _path;
+  _fit;
   _restartTimer = 0;
   _reported = 'new'; // the state last told (events, server)
   _videoActive = true;
@@ -91,6 +93,7 @@ export class CallLink extends Emitter {
       }
     };
     this._path = new PathWatch(pc, (down) => this._pathChanged(down));
+    this._fit = new VideoFit(pc, () => this._applyVideo(), () => !this._videoActive);
     pc.onconnectionstatechange = () => {
       this._path.stateChanged();
       this._report();
@@ -166,6 +169,7 @@ export class CallLink extends Emitter {
 
   close() {
     this._path.close();
+    this._fit.close();
     clearTimeout(this._restartTimer);
     clearTimeout(this._answerTimer);
     for (const off of this._offs) off();
@@ -195,7 +199,8 @@ export class CallLink extends Emitter {
   _pathChanged(down) {
     this._report();
     clearTimeout(this._restartTimer);
-    this._sendVideo(!down);
+    this._videoActive = !down;
+    this._applyVideo();
     if (!down) return;
     const retry = (delay) => {
       this._restartTimer = setTimeout(() => {
@@ -209,23 +214,25 @@ export class CallLink extends Emitter {
     retry(this._polite ? POLITE_WAIT_MS : 0);
   }
 
-  // While the path is down the camera's frames pile up in the sender's pacer (up to 2 s of
-  // them), and once it is back the keyframe the other side asks for waits behind them all.
-  // Paused meanwhile, the video comes back with its keyframe at once.
-  // One change at a time, to the latest wish: a pause still under way when the path is back
+  // The video senders as wished: paused while the path is down, and small while the link
+  // gives the video too little (VideoFit). Paused: the camera's frames would pile up in the
+  // sender's pacer (up to 2 s of them), and once the path is back the keyframe the other side
+  // asks for would wait behind them all; paused, the video comes back with its keyframe at once.
+  // One change at a time, to the latest wishes: a pause still under way when the path is back
   // would otherwise read "active" and leave the video paused for good.
-  _sendVideo(active) {
-    this._videoActive = active;
+  _applyVideo() {
     this._videoChanges = this._videoChanges.then(async () => {
       for (const sender of this._pc.getSenders()) {
         if (sender.track?.kind !== 'video' || this._pc.signalingState === 'closed') continue;
         const params = sender.getParameters();
-        const wanted = this._videoActive;
-        if (!params.encodings?.length || params.encodings.every((e) => e.active === wanted)) continue;
-        for (const encoding of params.encodings) encoding.active = wanted;
+        const active = this._videoActive;
+        const scale = this._fit.small ? smallScale(sender.track.getSettings()) : 1;
+        const as = (e) => e.active === active && (e.scaleResolutionDownBy ?? 1) === scale;
+        if (!params.encodings?.length || params.encodings.every(as)) continue;
+        for (const encoding of params.encodings) Object.assign(encoding, { active, scaleResolutionDownBy: scale });
         await sender.setParameters(params);
       }
-    }).catch((err) => console.warn('[avatarcall] could not pause or resume the video', err));
+    }).catch((err) => console.warn('[avatarcall] could not change the video\'s sending', err));
   }
 
   _awaitAnswer() {
