@@ -3,7 +3,7 @@
 // its own scaler stops at 320 x 180, and at 320 x 240 the encoder then drops frames (8-13 a
 // second reached a Firefox customer). At 160 x 120 the same bit rate carries every frame of
 // the camera (19-20 a second). The browser's congestion control still decides the rate; this
-// only bounds the size.
+// only sets the size (and asks the browser to keep it: its own scaler would go on to 80 x 60).
 //
 // Read from the sender's own statistics every SAMPLE_MS: `targetBitrate`, what the congestion
 // control gives the video (Chromium has it; where a browser does not, nothing changes).
