@@ -24,13 +24,20 @@ from avatarcall.testing.shaping import PROFILES
 SETTLE_SECONDS = 15.0  # the browsers and the avatar adapt to a new profile
 
 
-async def _offset(call: LabCall) -> float | None:
+async def _offset(call: LabCall, profile: str) -> float | None:
     """The avatar's A/V offset on the customer's page while it says a sentence (ms, negative:
-    the lips lead), or None when mouth and sound do not correlate (nothing to align)."""
+    the lips lead), or None when mouth and sound do not correlate (nothing to align) or the
+    avatar showed (almost) nothing meanwhile: said on a line of its own, and the run goes on."""
     await b.by_testid(call.agent.page, "avatar-say").fill(SENTENCE)
     await b.by_testid(call.agent.page, "avatar-say-submit").click()
-    lag, correlation = b.best_lag(await b.lipsync_series(call.customer, 8000))
+    series = await b.lipsync_series(call.customer, 8000)
     await asyncio.sleep(3)  # the rest of the sentence: the next watch sees the avatar quiet
+    if min(len(series["mouth"]), len(series["audio"])) <= 10:
+        print(f"  {profile}: while the avatar spoke 8 s, the page painted "
+              f"{len(series['mouth'])} of its frames and heard {len(series['audio'])} blocks "
+              "of its sound: no A/V offset", flush=True)
+        return None
+    lag, correlation = b.best_lag(series)
     return lag if correlation > 0.15 else None
 
 
@@ -68,7 +75,7 @@ async def _main(runs: int, seconds: float, profiles: list[str], browser: Browser
                 offsets: list[float | None] = []
                 for _ in range(runs):
                     seen.append(await watch(call.customer, seconds))
-                    offsets.append(await _offset(call))
+                    offsets.append(await _offset(call, name))
                 rows.append(_row(name, seen, offsets))
                 print(f"  {name}: done", flush=True)
     print(f"\navatarcall bench network --runs {runs} --seconds {seconds:g} --browser {browser}  "
