@@ -294,27 +294,22 @@ test('the avatar offer goes once the candidates its link needs are there, not at
   relayed.link.dispose();
 });
 
-test('the call\'s video gets small while the link gives it too little, and tries its size again', () => {
+test('the call\'s video gets small while the link gives it too little, and its size back with room', () => {
   const choice = new FitChoice();
-  const feed = (bps, from, to) => { // one sample every 2 s; what the last one chose
+  const feed = (bps, samples) => { // what the last of these samples chose
     let small;
-    for (let t = from; t <= to; t += 2000) small = choice.sample(bps, t);
+    for (let i = 0; i < samples; i += 1) small = choice.sample(bps);
     return small;
   };
-  assert.equal(feed(300_000, 0, 20_000), false, 'a good link: the camera\'s size');
-  assert.equal(choice.sample(60_000, 22_000), false, 'one low sample is not enough');
-  assert.equal(choice.sample(60_000, 24_000), true, 'two in a row: small');
-  assert.equal(feed(80_000, 26_000, 32_000), true, 'held while the link stays poor');
-  assert.equal(choice.sample(80_000, 34_000), false, 'after 10 s small, the size is tried again');
-  assert.equal(feed(60_000, 36_000, 38_000), true, 'the try failed: small again');
-  assert.equal(feed(80_000, 40_000, 56_000), true, 'the next try waits twice as long (20 s)');
-  assert.equal(choice.sample(80_000, 58_000), false);
-  assert.equal(feed(60_000, 60_000, 62_000), true);
-  assert.equal(choice.sample(200_000, 64_000), false, 'a target this high: back at once');
-  assert.equal(feed(300_000, 66_000, 76_000), false, 'and it holds');
-  assert.equal(feed(50_000, 78_000, 80_000), true);
-  assert.equal(feed(80_000, 82_000, 88_000), true);
-  assert.equal(choice.sample(80_000, 90_000), false, 'a try that held resets the wait to 10 s');
+  assert.equal(feed(300_000, 10), false, 'a good link: the camera\'s size');
+  assert.equal(choice.sample(60_000), false, 'one low sample is not enough');
+  assert.equal(choice.sample(60_000), true, 'two in a row: small');
+  assert.equal(feed(150_000, 30), true, 'held while the target stays under 160 kbps');
+  assert.equal(choice.sample(160_000), false, 'room: the camera\'s size at once');
+  assert.equal(feed(120_000, 30), false, 'held over 100 kbps');
+  assert.equal(feed(90_000, 1), false);
+  assert.equal(feed(110_000, 1), false, 'low samples count only in a row');
+  assert.equal(feed(90_000, 2), true);
 
   assert.equal(smallScale({ width: 640, height: 480 }), 4);
   assert.equal(smallScale({ width: 160, height: 120 }), 1);

@@ -7,50 +7,28 @@
 //
 // Read from the sender's own statistics every SAMPLE_MS: `targetBitrate`, what the congestion
 // control gives the video (Chromium has it; where a browser does not, nothing changes).
-// - Small when the target stays under LOW_BPS for two samples in a row.
-// - Back to the camera's size after PROBE_FIRST_MS small, and at once when the target reaches
-//   HIGH_BPS (a small picture uses little, and the estimate climbs only a little above what
-//   is used, so it cannot be waited for). A try that falls under LOW_BPS again within
-//   PROBE_CHECK_MS makes the next one wait twice as long (up to PROBE_MAX_MS); one that holds
-//   resets the wait. The avatar's layers follow the same rule (avatarcall.avatar.adapt).
+// Small when the target stays under LOW_BPS for two samples in a row; the camera's size again
+// when it reaches HIGH_BPS. No timed tries at the full size (the avatar's layers need them: a
+// browser's estimate of what it receives cannot show spare room): a sender's own estimate
+// climbs while the small picture takes more of it, and on a link back to good it reached
+// 160 kbps within 6 s (`getStats` each second), where a try every 10 s on a poor link cost about
+// a second of picture each time (a new size starts with a keyframe).
 const SAMPLE_MS = 2000;
 const LOW_BPS = 100_000;
 const HIGH_BPS = 160_000;
-const PROBE_FIRST_MS = 10_000;
-const PROBE_CHECK_MS = 6_000;
-const PROBE_MAX_MS = 120_000;
 export const SMALL_PIXELS = 160 * 120;
 
 /** The rule alone, fed one sample at a time: whether the video should be small. */
 export class FitChoice {
   small = false;
-  _since = 0; // on this size, since (ms)
   _lowSamples = 0;
-  _probeWait = PROBE_FIRST_MS;
-  _probedAt = null; // when the last try at the camera's size began, while it is judged
 
-  /** @param {number} targetBps  @param {number} now  ms  @returns {boolean} small */
-  sample(targetBps, now) {
+  /** @param {number} targetBps  @returns {boolean} small */
+  sample(targetBps) {
     this._lowSamples = targetBps < LOW_BPS ? this._lowSamples + 1 : 0;
-    if (this._probedAt !== null && now - this._probedAt >= PROBE_CHECK_MS && !this.small) {
-      this._probeWait = PROBE_FIRST_MS; // the try held
-      this._probedAt = null;
-    }
-    if (!this.small && this._lowSamples >= 2) {
-      if (this._probedAt !== null) this._probeWait = Math.min(this._probeWait * 2, PROBE_MAX_MS);
-      this._probedAt = null;
-      this._set(true, now);
-    } else if (this.small && (targetBps >= HIGH_BPS || now - this._since >= this._probeWait)) {
-      this._probedAt = now;
-      this._set(false, now);
-    }
+    if (!this.small && this._lowSamples >= 2) this.small = true;
+    else if (this.small && targetBps >= HIGH_BPS) this.small = false;
     return this.small;
-  }
-
-  _set(small, now) {
-    this.small = small;
-    this._since = now;
-    this._lowSamples = 0;
   }
 }
 
@@ -92,6 +70,6 @@ export class VideoFit {
     }
     if (target === null) return;
     const before = this._choice.small;
-    if (this._choice.sample(target, performance.now()) !== before) this._onChange();
+    if (this._choice.sample(target) !== before) this._onChange();
   }
 }
