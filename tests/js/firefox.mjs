@@ -71,8 +71,8 @@ const paintedOnce = (page, testid) => page.evaluate(async (id) => {
 // A locator waits for the control to be visible and clicks it again if the page redrew it
 // meanwhile (the agent's queue redraws its list as customers come and go). The person brings
 // the window to the front first: in a window behind, Firefox runs animation frames once a
-// second, and the locator waits for two of them to show the control still (the console's
-// call timer moves it) — past its timeout, now and then.
+// second, and the locator, which waits over animation frames for the control to hold still,
+// ran past its timeout now and then (seen on the agent's End call).
 const click = async (page, testid) => {
   await page.bringToFront();
   await page.locator(`[data-testid="${testid}"]`).setTimeout(TIMEOUT).click();
