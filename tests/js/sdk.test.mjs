@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import {
   AvatarLink, BackoffPolicy, Emitter, PROTOCOL, SdkError, Session, Telemetry, keepRaw,
 } from '../../src/avatarcall/static/sdk/index.js';
-import { FitChoice, smallScale } from '../../src/avatarcall/static/sdk/video-fit.js';
+import { FitChoice, VideoFit, smallScale } from '../../src/avatarcall/static/sdk/video-fit.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -310,6 +310,26 @@ test('the call\'s video gets small while the link gives it too little, and its s
   assert.equal(feed(90_000, 1), false);
   assert.equal(feed(110_000, 1), false, 'low samples count only in a row');
   assert.equal(feed(90_000, 2), true);
+
+  // VideoFit reads the link's statistics as PathWatch hands them over (every 500 ms): one
+  // sample each 2 s, from the video's targetBitrate; none while the video is paused.
+  let changes = 0;
+  let paused = false;
+  const fit = new VideoFit(() => { changes += 1; }, () => paused);
+  const stats = (bps) => new Map([['o', { type: 'outbound-rtp', kind: 'video', targetBitrate: bps }],
+    ['a', { type: 'outbound-rtp', kind: 'audio' }]]);
+  for (let t = 0; t < 2000; t += 500) fit.stats(stats(50_000), t);
+  assert.equal(fit.small, false, 'four reports within 2 s are one sample');
+  fit.stats(stats(50_000), 2000);
+  assert.deepEqual([fit.small, changes], [true, 1], 'a second sample 2 s later: small');
+  paused = true;
+  fit.stats(stats(500_000), 4000);
+  assert.equal(fit.small, true, 'no sample while paused');
+  paused = false;
+  fit.stats(new Map(), 4500);
+  assert.equal(fit.small, true, 'no target in the report (Firefox): no sample');
+  fit.stats(stats(500_000), 5000);
+  assert.deepEqual([fit.small, changes], [false, 2]);
 
   assert.equal(smallScale({ width: 640, height: 480 }), 4);
   assert.equal(smallScale({ width: 160, height: 120 }), 1);

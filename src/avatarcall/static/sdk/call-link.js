@@ -92,8 +92,8 @@ export class CallLink extends Emitter {
         this._makingOffer = false;
       }
     };
-    this._path = new PathWatch(pc, (down) => this._pathChanged(down));
-    this._fit = new VideoFit(pc, () => this._applyVideo(), () => !this._videoActive);
+    this._fit = new VideoFit(() => this._applyVideo(), () => !this._videoActive);
+    this._path = new PathWatch(pc, (down) => this._pathChanged(down), (stats) => this._fit.stats(stats));
     pc.onconnectionstatechange = () => {
       this._path.stateChanged();
       this._report();
@@ -169,7 +169,6 @@ export class CallLink extends Emitter {
 
   close() {
     this._path.close();
-    this._fit.close();
     clearTimeout(this._restartTimer);
     clearTimeout(this._answerTimer);
     for (const off of this._offs) off();

@@ -8,15 +8,21 @@ const STALL_MS = 1500;
 export class PathWatch {
   _pc;
   _onChange;
+  _onStats;
   _timer = 0;
   _down = false;
   _packets = 0;
   _quietSince = 0;
 
-  /** @param {(down: boolean) => void} onChange  called when the path goes down or comes back */
-  constructor(pc, onChange) {
+  /**
+   * @param {(down: boolean) => void} onChange  called when the path goes down or comes back
+   * @param {(report: RTCStatsReport) => void} [onStats]  each statistics report it read (while
+   *        connected), for another watcher of the same link: one getStats() for both
+   */
+  constructor(pc, onChange, onStats = () => {}) {
     this._pc = pc;
     this._onChange = onChange;
+    this._onStats = onStats;
     this._timer = setInterval(() => this._probe().catch(() => {}), PROBE_MS);
   }
 
@@ -35,9 +41,11 @@ export class PathWatch {
     const pc = this._pc;
     if (pc.connectionState !== 'connected') return;
     let packets = 0;
-    for (const report of (await pc.getStats()).values()) {
+    const stats = await pc.getStats();
+    for (const report of stats.values()) {
       if (report.type === 'inbound-rtp') packets += report.packetsReceived ?? 0;
     }
+    this._onStats(stats);
     const now = performance.now();
     if (packets !== this._packets) { // any change (a renegotiation may start a count afresh)
       this._packets = packets;

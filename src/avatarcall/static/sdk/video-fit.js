@@ -5,7 +5,8 @@
 // the camera (19-20 a second). The browser's congestion control still decides the rate; this
 // only sets the size (and asks the browser to keep it: its own scaler would go on to 80 x 60).
 //
-// Read from the sender's own statistics every SAMPLE_MS: `targetBitrate`, what the congestion
+// Read from the sender's own statistics (those PathWatch reads, one getStats() for both) every
+// SAMPLE_MS: `targetBitrate`, what the congestion
 // control gives the video (Chromium has it; where a browser does not, nothing changes).
 // Small when the target stays under LOW_BPS for two samples in a row; the camera's size again
 // when it reaches HIGH_BPS. No timed tries at the full size (the avatar's layers need them: a
@@ -37,38 +38,35 @@ export function smallScale({ width = 0, height = 0 } = {}) {
   return Math.max(1, Math.sqrt((width * height) / SMALL_PIXELS));
 }
 
+/** Feed it the link's statistics (PathWatch reads them every 500 ms): a sample each SAMPLE_MS. */
 export class VideoFit {
-  _pc;
   _onChange;
   _paused;
   _choice = new FitChoice();
-  _timer = 0;
+  _sampledAt = -Infinity;
 
   /**
-   * @param {RTCPeerConnection} pc
    * @param {() => void} onChange  called when `small` changes: apply it to the video senders
    * @param {() => boolean} paused  the video is paused (its path is down): no sample
    */
-  constructor(pc, onChange, paused) {
-    this._pc = pc;
+  constructor(onChange, paused) {
     this._onChange = onChange;
     this._paused = paused;
-    this._timer = setInterval(() => this._sample().catch(() => {}), SAMPLE_MS);
   }
 
   get small() { return this._choice.small; }
 
-  close() { clearInterval(this._timer); }
-
-  async _sample() {
-    if (this._pc.connectionState !== 'connected' || this._paused()) return;
+  /** @param {RTCStatsReport} stats  the link's, while it is connected */
+  stats(stats, now = performance.now()) {
+    if (now - this._sampledAt < SAMPLE_MS || this._paused()) return;
     let target = null;
-    for (const report of (await this._pc.getStats()).values()) {
+    for (const report of stats.values()) {
       if (report.type === 'outbound-rtp' && report.kind === 'video' && report.targetBitrate != null) {
         target = (target ?? 0) + report.targetBitrate;
       }
     }
     if (target === null) return;
+    this._sampledAt = now;
     const before = this._choice.small;
     if (this._choice.sample(target) !== before) this._onChange();
   }
