@@ -1,8 +1,9 @@
 """A session's frame wait: until its time, or until a viewer needs a picture now."""
 
 import asyncio
+from itertools import pairwise
 
-from avatarcall.avatar.pacing import Nap, sleep_until
+from avatarcall.avatar.pacing import FramePhases, Nap, sleep_until
 
 
 async def test_a_nap_ends_at_its_deadline_or_when_woken() -> None:
@@ -27,3 +28,12 @@ async def test_a_cancelled_nap_leaves_nothing_behind() -> None:
     nap.wake()  # the cancelled wait is gone: no error
     await nap.until(loop.time() - 1)  # a deadline past: at once
     await sleep_until(loop.time() - 1)
+
+
+def test_sessions_started_together_take_turns_over_a_frame() -> None:
+    phases = FramePhases()
+    for count in range(2, 25):  # however many start, and wherever the sequence stands
+        offsets = sorted(phases.next(25) for _ in range(count))
+        assert all(0 <= o < 1 / 25 for o in offsets)
+        gaps = [b - a for a, b in pairwise(offsets)] + [offsets[0] + 1 / 25 - offsets[-1]]
+        assert max(gaps) < 2.7 / count / 25  # evenly spread: no crowd at one instant

@@ -44,3 +44,30 @@ class Nap:
 def _end(waking: asyncio.Future[None]) -> None:
     if not waking.done():
         waking.set_result(None)
+
+
+# 1/φ: successive multiples of it, modulo 1, spread evenly over [0, 1) however many are taken.
+_GOLDEN = 0.6180339887498949
+
+
+class FramePhases:
+    """Where in a frame's time each new session's clock starts.
+
+    Sessions that start together (a worker taking over a dead one's sessions, a bench) would
+    otherwise all ask for their frame at the same instant, and the last in the render thread's
+    queue would wait for all the others: offset by the golden ratio's sequence, their frames
+    take turns, whatever the number of sessions, and a frame waits for ~1/n of them. A viewer
+    who connects gets its first picture at once anyway (``Nap.wake``), so the offset costs it
+    nothing.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+
+    def next(self, fps: int) -> float:
+        """Seconds to add to a new session's start, in [0, 1 / fps)."""
+        self._count += 1
+        return (self._count * _GOLDEN) % 1.0 / fps
+
+
+PHASES = FramePhases()  # one per process: the sessions of a process share its render thread

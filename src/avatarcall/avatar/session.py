@@ -22,7 +22,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder
 from avatarcall.avatar.layers import HIGH, Layer, LayeredEncoder, layers_for
 from avatarcall.avatar.motion import FacePose, IdleMotion
-from avatarcall.avatar.pacing import Nap, sleep_until
+from avatarcall.avatar.pacing import PHASES, Nap, sleep_until
 from avatarcall.avatar.renderer import Renderer, make_renderer
 from avatarcall.avatar.speech import SAMPLE_RATE, SpeechSynthesizer
 from avatarcall.avatar.timeline import SpeechTimeline
@@ -155,7 +155,7 @@ class AvatarSession:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._t0 = loop.time()
+        self._t0 = loop.time() + PHASES.next(self.config.fps)  # frames take turns (pacing.py)
         self._tasks = [
             loop.create_task(self._supervise(self._video_loop), name=f"avatar-video-{self.call_id}"),
             loop.create_task(self._supervise(self._audio_loop), name=f"avatar-audio-{self.call_id}"),
