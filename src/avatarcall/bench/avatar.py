@@ -286,8 +286,14 @@ async def _main(max_sessions: int) -> None:
     executor.shutdown()
 
     def kept(steps: list[tuple[int, int, int]], share: float = 0.0) -> int:
-        return max((n for n, late, frames in steps if late <= share * (frames + late)),
-                   default=0)
+        """The most sessions such that every step up to it met ``share`` (a step that met it
+        after one that did not is luck, not capacity)."""
+        count = 0
+        for n, late, frames in steps:
+            if late > share * (frames + late):
+                break
+            count = n
+        return count
 
     for share, what in ((0.0, "no late frame"), (LATE_SHARE, f"<= {LATE_SHARE:.0%} late")):
         print(f"  {what:<15} avatar workers ({workers} processes): {kept(in_workers, share)}"
