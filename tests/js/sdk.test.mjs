@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import {
   AvatarLink, BackoffPolicy, Emitter, PROTOCOL, SdkError, Session, Telemetry, keepRaw,
 } from '../../src/avatarcall/static/sdk/index.js';
-import { FitChoice, VideoFit, smallScale } from '../../src/avatarcall/static/sdk/video-fit.js';
+import {
+  DelayChoice, FitChoice, SMALL_MAX_BPS, VideoFit, smallScale,
+} from '../../src/avatarcall/static/sdk/video-fit.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -331,7 +333,40 @@ test('the call\'s video gets small while the link gives it too little, and its s
   fit.stats(stats(500_000), 5000);
   assert.deepEqual([fit.small, changes], [false, 2]);
 
+  // Firefox has no target: its video's round trip (remote-inbound-rtp) decides, and the small
+  // video is capped too (Firefox's camera filled a 300 kbps uplink's queue at 160 x 120 too).
+  const rtt = (seconds) => new Map([['r', { type: 'remote-inbound-rtp', kind: 'video', roundTripTime: seconds }],
+    ['o', { type: 'outbound-rtp', kind: 'video' }]]);
+  const firefox = new VideoFit(() => { changes += 1; }, () => false);
+  firefox.stats(rtt(1.2), 0);
+  assert.deepEqual([firefox.small, firefox.maxBitrate], [false, undefined]);
+  firefox.stats(rtt(1.4), 2000);
+  assert.deepEqual([firefox.small, firefox.maxBitrate], [true, SMALL_MAX_BPS], 'a queue: small and capped');
+  assert.equal(fit.maxBitrate, undefined, 'a sender with a target is never capped (its target would stay under the cap)');
+
   assert.equal(smallScale({ width: 640, height: 480 }), 4);
   assert.equal(smallScale({ width: 160, height: 120 }), 1);
   assert.equal(smallScale({}), 1, 'a track that says no size is left as it is');
+});
+
+test('a sender without a target (Firefox) goes small on a filling queue, and tries its size again', () => {
+  const choice = new DelayChoice();
+  let now = 0;
+  const feed = (rtt, samples) => { // a sample every 2 s; what the last one chose
+    let small;
+    for (let i = 0; i < samples; i += 1) { small = choice.sample(rtt, now); now += 2000; }
+    return small;
+  };
+  assert.equal(feed(0.25, 30), false, 'a steady poor link (0.22-0.27 s): the camera\'s size');
+  assert.equal(feed(0.9, 1), false, 'one sample over 0.5 s is not enough');
+  assert.equal(feed(0.9, 1), true, 'two in a row: small');
+  assert.equal(feed(0.4, 15), true, 'held while the queue is not empty (over 0.3 s)');
+  assert.equal(feed(0.25, 5), true, 'clear for 8 s: still small');
+  assert.equal(feed(0.25, 1), false, 'clear for 10 s: the camera\'s size again, a try');
+  assert.equal(feed(0.8, 2), true, 'the try filled the queue again');
+  assert.equal(feed(0.25, 10), true, 'this time it waits twice as long');
+  assert.equal(feed(0.25, 1), false, '20 s clear');
+  assert.equal(feed(0.25, 20), false, 'the size held 40 s');
+  assert.equal(feed(0.8, 2), true);
+  assert.equal(feed(0.25, 6), false, 'a queue long after the last try: 10 s again');
 });

@@ -225,15 +225,19 @@ export class CallLink extends Emitter {
         if (sender.track?.kind !== 'video' || this._pc.signalingState === 'closed') continue;
         const params = sender.getParameters();
         const active = this._videoActive;
-        const { small } = this._fit;
+        const { small, maxBitrate } = this._fit;
         const scale = small ? smallScale(sender.track.getSettings()) : 1;
         // Small: the size is ours, and the browser adapts the frame rate only (its own scaler
         // would go on to 80 x 60); else the browser's own choice, as before.
         const preference = small ? 'maintain-resolution' : undefined;
-        const as = (e) => e.active === active && (e.scaleResolutionDownBy ?? 1) === scale;
+        const as = (e) => e.active === active && (e.scaleResolutionDownBy ?? 1) === scale
+          && e.maxBitrate === maxBitrate;
         if (!params.encodings?.length
             || (params.encodings.every(as) && params.degradationPreference === preference)) continue;
-        for (const encoding of params.encodings) Object.assign(encoding, { active, scaleResolutionDownBy: scale });
+        for (const encoding of params.encodings) {
+          Object.assign(encoding, { active, scaleResolutionDownBy: scale, maxBitrate });
+          if (maxBitrate === undefined) delete encoding.maxBitrate;
+        }
         if (preference) params.degradationPreference = preference;
         else delete params.degradationPreference;
         await sender.setParameters(params);
