@@ -25,8 +25,11 @@ class ScriptedWorker:
         self.commands: list[Command] = []
         self.fail_next: str | None = None
         self.closed = False
+        self.gone = False  # its process died; the pool has not heard yet
 
     async def send(self, text: str) -> None:
+        if self.gone:
+            raise ConnectionError("socket closed")
         command = Command.model_validate_json(text)
         self.commands.append(command)
         if self.fail_next:
@@ -212,6 +215,21 @@ async def test_a_start_goes_to_another_worker_when_one_cannot() -> None:
     a.fail_next = "avatar_unavailable"
     await pool.start("call", "fr")  # a refuses, b takes it
     assert pool.workers()[1].sessions + pool.workers()[0].sessions == 1
+    await pool.close()
+
+
+async def test_a_start_on_a_worker_whose_socket_just_closed_goes_to_another() -> None:
+    # Every worker killed at once: the first one's sessions start again while the second one's
+    # socket is already closed and its leaving not yet handled.
+    pool, (a, b) = _pool(10, 10)
+    a.gone = True
+    for i in range(6):  # wherever the weighted choice lands first
+        await pool.start(f"call{i}", "fr")
+    assert {w.id: w.sessions for w in pool.workers()} == {"w0": 0, "w1": 6}
+    b.gone = True
+    with pytest.raises(AvatarBusy):
+        await pool.start("call9", "fr")  # no worker left to ask: busy, nothing leased
+    assert pool.load().sessions == 6
     await pool.close()
 
 

@@ -54,7 +54,8 @@ MOVED = AvatarMoved.code
 class WorkerLink(Protocol):
     """A worker's socket, as the pool needs it (``web/workers.py``)."""
 
-    async def send(self, text: str) -> None: ...
+    async def send(self, text: str) -> None:
+        """Raises ``ConnectionError`` when the socket is gone (before the pool hears it)."""
 
     async def close(self) -> None: ...
 
@@ -239,6 +240,8 @@ class WorkerPool:
             reply = await asyncio.wait_for(future, COMMAND_TIMEOUT)
         except TimeoutError:
             raise AvatarUnavailable("The avatar's worker did not answer.") from None
+        except ConnectionError:  # it died a moment ago: its leaving is on its way to the pool
+            raise AvatarUnavailable("The avatar's worker is gone.") from None
         finally:
             worker.pending.pop(command.id, None)
         if reply.error is not None:  # the worker's error, as it raised it

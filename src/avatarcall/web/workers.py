@@ -32,7 +32,10 @@ class SocketLink:
 
     async def send(self, text: str) -> None:
         async with self._lock:
-            await self._ws.send_text(text)
+            try:
+                await self._ws.send_text(text)
+            except (WebSocketDisconnect, RuntimeError):  # gone, or closed by us meanwhile
+                raise ConnectionError("the avatar worker's socket is closed") from None
 
     async def close(self) -> None:
         try:
