@@ -89,7 +89,7 @@ async def worker_socket(ws: WebSocket) -> None:
                 continue
             if not isinstance(message, Hello):
                 await pool.received(hello.worker, message)
-    except (WebSocketDisconnect, RuntimeError):
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):  # (ours: SocketLink.send)
         pass
     finally:
         await pool.leave(hello.worker, link)
