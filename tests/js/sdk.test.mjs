@@ -10,6 +10,7 @@ import {
 import {
   DelayChoice, FitChoice, SMALL_MAX_BPS, VideoFit, smallScale,
 } from '../../src/avatarcall/static/sdk/video-fit.js';
+import { PathWatch } from '../../src/avatarcall/static/sdk/path-watch.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -369,4 +370,52 @@ test('a sender without a target (Firefox) goes small on a filling queue, and tri
   assert.equal(feed(0.25, 20), false, 'the size held 40 s');
   assert.equal(feed(0.8, 2), true);
   assert.equal(feed(0.25, 6), false, 'a queue long after the last try: 10 s again');
+});
+
+test('a "disconnected" whose media flows on is no cut (Firefox on a lossy link); one whose media stopped is', async () => {
+  let state = 'connected';
+  let packets = 0;
+  const pc = {
+    get connectionState() { return state; },
+    getStats: async () => new Map([['i', { type: 'inbound-rtp', packetsReceived: packets }]]),
+  };
+  const changes = [];
+  const watch = new PathWatch(pc, (down) => changes.push(down));
+  watch.close(); // probed by hand below, at the times given
+  packets = 50;
+  await watch.probe(0);
+  state = 'disconnected'; // one consent check unanswered
+  watch.stateChanged(300);
+  for (const t of [500, 1000, 1500, 2000]) { packets += 25; await watch.probe(t); }
+  assert.deepEqual([watch.down, changes], [false, []], 'the avatar\'s or the person\'s packets still come');
+  state = 'connected';
+  watch.stateChanged(2100);
+  assert.deepEqual(changes, [], 'nothing to come back from');
+
+  state = 'disconnected';
+  watch.stateChanged(2200);
+  for (const t of [2500, 3000, 3500]) await watch.probe(t);
+  assert.deepEqual([watch.down, changes], [true, [true]], 'disconnected, and nothing came for 1.5 s: down');
+  packets += 10;
+  await watch.probe(4000);
+  assert.equal(watch.down, true, 'packets again, but not connected yet');
+  state = 'connected';
+  watch.stateChanged(4100);
+  assert.deepEqual([watch.down, changes], [false, [true, false]], 'connected with packets: up');
+
+  for (const t of [4500, 5000]) await watch.probe(t);
+  assert.equal(watch.down, false, 'quiet for 1.5 s not yet');
+  await watch.probe(5500);
+  assert.deepEqual(changes, [true, false, true], 'connected, but nothing for 1.5 s: down (a cut)');
+
+  const other = new PathWatch({ connectionState: 'disconnected' }, (down) => changes.push(down));
+  other.close();
+  other.stateChanged(0);
+  assert.equal(other.down, true, 'disconnected before any media: down at once');
+  state = 'failed';
+  const failed = new PathWatch(pc, () => {});
+  failed.close();
+  await failed.probe(0);
+  failed.stateChanged(10);
+  assert.equal(failed.down, true, 'failed: down at once, flowing or not');
 });

@@ -233,7 +233,9 @@ export class AvatarSlot extends Emitter {
     });
     link.on('state', (state) => {
       if (this._link !== link) return;
-      if (state === 'failed' || state === 'disconnected') this._retry(link);
+      // Once it shows frames, its PathWatch tells a "disconnected" whose frames go on coming
+      // (Firefox misses a check on a lossy link) from one whose frames stopped.
+      if (state === 'failed' || (state === 'disconnected' && this._pathOf !== link)) this._retry(link);
     });
     try {
       await link.start();

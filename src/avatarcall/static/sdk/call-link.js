@@ -26,7 +26,7 @@ const ANSWER_WAIT_CAP_MS = 30000;
 const VOICE_MAX_BPS = 32000;
 
 /** Events: "state" (connectionState, but "disconnected" as soon as the other person's media
- *  stops), "track" (MediaStream of the other person). */
+ *  stops, and "connected" while it flows), "track" (MediaStream of the other person). */
 export class CallLink extends Emitter {
   _pc;
   _session;
@@ -135,10 +135,13 @@ export class CallLink extends Emitter {
     else for (const [track, stream] of tracks) pc.addTrack(track, stream);
   }
 
-  /** connectionState, but "disconnected" as soon as the other person's media stops. */
+  /** connectionState, but "disconnected" as soon as the other person's media stops, and
+   *  "connected" while it flows through a "disconnected" (PathWatch: Firefox's missed checks). */
   get state() {
     const state = this._pc.connectionState;
-    return state === 'connected' && this._path.down ? 'disconnected' : state;
+    if (state === 'connected' && this._path.down) return 'disconnected';
+    if (state === 'disconnected' && !this._path.down) return 'connected';
+    return state;
   }
 
   /** The underlying connection, for getStats(); do not change it. */
