@@ -111,12 +111,39 @@ async def test_after_a_cut_and_a_change_of_network_the_call_and_the_avatar_come_
         await _cut_then_change_of_network(call, tmp_path / "after-change.png")
 
 
+# The connection states of the customer's links, as their page's peer connections say.
+LINK_STATES = "() => (window.__peerConnections ?? []).map(pc => pc.connectionState)"
+
+
+async def _checks_lost(call: LabCall, seconds: float) -> None:
+    """The customer's ICE checks get no answer for ``seconds`` while the media flows on: Firefox
+    then says "disconnected" (a lossy link does it to one check now and then: every ~15 s on the
+    poor link), and that is no cut. The customer sees the call connected and the avatar live
+    throughout, both videos flowing (before: the call restarted ICE, the avatar link was
+    replaced, each video froze 1-3 s)."""
+    shown = {which: len(await b.state_history(call.customer, which))
+             for which in ("call-state", "avatar-state")}
+    said: set[str] = set()
+    call.lab.lose_checks()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        said.update(await call.customer.page.evaluate(LINK_STATES))
+        await asyncio.sleep(0.5)
+    call.lab.lose_checks(False)
+    assert "disconnected" in said, said
+    for which, before in shown.items():
+        assert (await b.state_history(call.customer, which))[before:] == [], which
+    await _both_videos_flow(call, deadline=5.0)
+
+
 async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_both_videos_flow(
         browser, tmp_path: Path) -> None:
     """The customer in Debian's Firefox ESR behind the lab (its driver in the namespace too),
     the agent in Chromium: 4G, poor (the avatar's low layer), a cut, a change of network.
     Falling from 4G to poor, the customer's camera (Firefox: no target bit rate, the round trip
-    decides) gets small for the agent, and its size again on a good link."""
+    decides) gets small for the agent, and its size again on a good link; Firefox's checks
+    unanswered on the poor link while the media flows are no cut."""
     async with lab_call(tmp_path, browser.browser_type, beside=browser,
                         customer_in="firefox") as call:
         await _both_videos_flow(call)
@@ -129,6 +156,7 @@ async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_bo
             await _both_videos_flow(call)
         await _until_width(call, 256)
         await _until_width(call, 160, "remote-video")
+        await _checks_lost(call, 12.0)
         call.lab.shape(PROFILES["good"])
         await _cut_then_change_of_network(call, tmp_path / "firefox-after-change.png")
         await _until_width(call, 320, "remote-video", at_least=True, agent=True)

@@ -27,6 +27,7 @@ import itertools
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 from collections.abc import Callable
@@ -103,6 +104,30 @@ class Namespace:
         subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)
 
 
+STUN_COOKIE = b"\x21\x12\xa4\x42"
+DATA_ATTRIBUTE = 0x0013
+
+
+def carries_check(data: bytes) -> bool:
+    """Whether a datagram to the TURN server carries an ICE check to a peer (a STUN Binding
+    request): in a ChannelData message, or in a Send indication's DATA attribute."""
+    if len(data) >= 4 and 0x40 <= data[0] <= 0x7F:  # ChannelData: channel, length, data
+        return _binding_request(data[4:])
+    if len(data) < 20 or data[:2] != b"\x00\x16" or data[4:8] != STUN_COOKIE:  # Send indication
+        return False
+    at = 20
+    while at + 4 <= len(data):
+        kind, length = struct.unpack_from("!HH", data, at)
+        if kind == DATA_ATTRIBUTE:
+            return _binding_request(data[at + 4:at + 4 + length])
+        at += 4 + (length + 3) // 4 * 4
+    return False
+
+
+def _binding_request(data: bytes) -> bool:
+    return len(data) >= 20 and data[:2] == b"\x00\x01" and data[4:8] == STUN_COOKIE
+
+
 class Link:
     """Both directions of the person's link, shared by every relay (one link, one rate)."""
 
@@ -110,6 +135,7 @@ class Link:
         self.shape(profile)
         self.open = asyncio.Event()
         self.open.set()
+        self.checks_lost = False  # the person's ICE checks are lost on the way, media is not
 
     def shape(self, profile: Profile) -> None:
         self.profile = profile
@@ -141,6 +167,8 @@ class UdpRelay(asyncio.DatagramProtocol):
             out.setblocking(False)
             out.connect((LOOPBACK, self.port))
             asyncio.get_running_loop().add_reader(out, self._from_upstream, addr, out)
+        if self.link.checks_lost and carries_check(data):
+            return
         self.link.deliver(lambda: self.link.up, len(data), lambda: _send(out, data))
 
     def _from_upstream(self, client: tuple[str, int], out: socket.socket) -> None:
@@ -294,6 +322,11 @@ class Lab:
 
     def restore(self) -> None:
         self.link.open.set()
+
+    def lose_checks(self, lost: bool = True) -> None:
+        """The person's ICE checks (and consent checks) to the other side get no answer while
+        their media goes on: what a lossy link does to a check now and then, made certain."""
+        self.link.checks_lost = lost
 
     def change_network(self) -> None:
         """The person's traffic comes from another address (new source ports towards coturn)
