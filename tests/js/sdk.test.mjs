@@ -11,6 +11,7 @@ import {
   DelayChoice, FitChoice, SMALL_MAX_BPS, VideoFit, smallScale,
 } from '../../src/avatarcall/static/sdk/video-fit.js';
 import { PathWatch } from '../../src/avatarcall/static/sdk/path-watch.js';
+import { RestartPace } from '../../src/avatarcall/static/sdk/restart-pace.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -418,4 +419,43 @@ test('a "disconnected" whose media flows on is no cut (Firefox on a lossy link);
   await failed.probe(0);
   failed.stateChanged(10);
   assert.equal(failed.down, true, 'failed: down at once, flowing or not');
+});
+
+test('a restart is not made again before the last one could gather (Firefox took 1.5 s after many)', () => {
+  const first = (pace, from, to) => {
+    for (let t = from; t <= to; t += 250) if (pace.due(t)) return t;
+    return null;
+  };
+  const chromium = new RestartPace();
+  chromium.restarted(0);
+  assert.equal(first(chromium, 0, 5000), 1000, 'nothing gathered (the TURN server away): again after 1 s');
+  chromium.restarted(1000);
+  chromium.gathered(1020);
+  chromium.remoteCandidate(1100);
+  assert.equal(first(chromium, 1000, 5000), 3000, 'gathered, path still down: every 2 s');
+
+  // Firefox's gathering after a restart grows with each restart of the connection.
+  const firefox = new RestartPace();
+  firefox.restarted(0);
+  firefox.gathered(1500);
+  firefox.restarted(10_000);
+  assert.equal(first(firefox, 10_000, 20_000), 12_250,
+    'nothing yet: waits half as long again as its last gathering (1.5 s), not 1 s');
+  firefox.restarted(12_250);
+  firefox.gathered(13_700);
+  assert.equal(firefox.due(14_000), false, 'its candidate came in time');
+
+  const agent = new RestartPace(); // the other side gathers slowly
+  agent.restarted(0);
+  agent.gathered(20);
+  agent.remoteCandidate(1800);
+  agent.restarted(5000);
+  agent.gathered(5020);
+  assert.equal(first(agent, 5000, 12_000), 7750, 'the other side took 1.8 s: 2.7 s between restarts');
+
+  const stuck = new RestartPace();
+  stuck.restarted(0);
+  stuck.gathered(60_000);
+  stuck.restarted(100_000);
+  assert.equal(first(stuck, 100_000, 120_000), 108_000, 'never more than 8 s');
 });

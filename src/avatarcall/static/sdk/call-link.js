@@ -3,16 +3,14 @@
 // and touches nothing else: no globals, no prototypes, no other link.
 import { Emitter } from './events.js';
 import { PathWatch } from './path-watch.js';
+import { RestartPace } from './restart-pace.js';
 import { VideoFit, smallScale } from './video-fit.js';
 
 // When the path goes down (PathWatch), the offering side (not polite) restarts ICE at once; the
 // polite side asks it to a moment later, if no restart came meanwhile (offers never cross); then
-// again while it stays down (e.g. the TURN server is away): each restart gathers anew.
+// again while it stays down (e.g. the TURN server is away), as RestartPace says: each restart
+// gathers anew.
 const POLITE_WAIT_MS = 1000;
-const RESTART_EVERY_MS = 2000;
-// A restart that gathered no candidate by then (the TURN server is away) is made again sooner:
-// the next one finds the server as soon as it is back.
-const NO_CANDIDATE_MS = 1000;
 const TICK_MS = 250;
 const ASKED_AGAIN_MS = 1000; // a restart asked for this soon after one made is the same one
 // An offer still unanswered after this was lost: the server keeps no signal for a page that is
@@ -42,10 +40,9 @@ export class CallLink extends Emitter {
   _reported = 'new'; // the state last told (events, server)
   _videoActive = true;
   _videoChanges = Promise.resolve();
-  _restartedAt = -Infinity; // when an ICE restart was last made or received (performance.now())
+  _pace = new RestartPace(); // when to restart again (performance.now() times)
   _offeredAt = -Infinity; // when our last offer went out
   _offers = 0; // our offers so far: each goes out numbered, its answer comes back so
-  _gatheredAt = -Infinity; // when this side last found a candidate of its own
   _answerTimer = 0;
   _answerWait = ANSWER_WAIT_MS;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
@@ -74,7 +71,7 @@ export class CallLink extends Emitter {
     };
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
-      this._gatheredAt = performance.now();
+      this._pace.gathered(performance.now());
       this._signal({ candidate: candidate.toJSON() });
     };
     pc.onnegotiationneeded = async () => {
@@ -122,7 +119,7 @@ export class CallLink extends Emitter {
     this._offs.push(session.on('call-signal', (msg) => {
       if (msg.callId !== callId) return;
       // An offer renews the path: the polite side does not ask for another while answering it.
-      if (msg.description?.type === 'offer') this._restartedAt = performance.now();
+      if (msg.description?.type === 'offer') this._pace.restarted(performance.now());
       // Apply signals one after another, in arrival order.
       this._signals = this._signals.then(() => this._onSignal(msg)).catch((err) =>
         console.error('[avatarcall] call signal failed', err));
@@ -163,7 +160,7 @@ export class CallLink extends Emitter {
   /** Gather new candidates and renegotiate the path; the media tracks stay as they are. */
   restartIce() {
     if (this._pc.signalingState === 'closed') return;
-    this._restartedAt = performance.now();
+    this._pace.restarted(performance.now());
     // Only the offering side offers a restart: crossing offers make the polite side roll its
     // own back, and Chromium then decodes the video without painting it any more.
     if (this._polite) this._signal({ restart: true });
@@ -207,9 +204,7 @@ export class CallLink extends Emitter {
     const retry = (delay) => {
       this._restartTimer = setTimeout(() => {
         if (!this._path.down) return;
-        const since = performance.now() - this._restartedAt;
-        const nothing = this._gatheredAt < this._restartedAt && since >= NO_CANDIDATE_MS;
-        if (since >= RESTART_EVERY_MS || nothing) this.restartIce();
+        if (this._pace.due(performance.now())) this.restartIce();
         retry(TICK_MS);
       }, delay);
     };
@@ -272,7 +267,7 @@ export class CallLink extends Emitter {
       // Asked while our offer has been unanswered a while: the other page did not get it.
       const waiting = pc.signalingState === 'have-local-offer';
       if (waiting && performance.now() - this._offeredAt >= ASKED_AGAIN_MS) await this._offerAgain();
-      else if (!waiting && performance.now() - this._restartedAt >= ASKED_AGAIN_MS) this.restartIce();
+      else if (!waiting && performance.now() - this._pace.restartedAt >= ASKED_AGAIN_MS) this.restartIce();
     } else if (description) {
       const collision = description.type === 'offer' && (this._makingOffer || pc.signalingState !== 'stable');
       this._ignoreOffer = !this._polite && collision;
@@ -282,7 +277,7 @@ export class CallLink extends Emitter {
       if (description.type === 'answer' && offer != null && offer !== this._offers) return;
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
-        this._restartedAt = performance.now(); // the other side's offer renews the path too
+        this._pace.restarted(performance.now()); // the other side's offer renews the path too
         if (this._waitingTracks) {
           for (const [track, stream] of this._waitingTracks) pc.addTrack(track, stream);
           this._waitingTracks = null;
@@ -303,6 +298,7 @@ export class CallLink extends Emitter {
     } else if (candidate) {
       try {
         await pc.addIceCandidate(candidate);
+        if (candidate.candidate) this._pace.remoteCandidate(performance.now());
       } catch (err) {
         if (!this._ignoreOffer) throw err;
         if (this._setAside.length < 50) this._setAside.push(candidate);
