@@ -71,7 +71,8 @@ class CallSignal(_Message):
     # The polite side asks the offering side for an ICE restart (offers never cross).
     restart: bool | None = None
     # Which of the offering side's offers a description is, or answers: an answer to an offer
-    # since withdrawn (rolled back and made again) is told apart and dropped.
+    # since withdrawn (rolled back and made again) is told apart and dropped. With ``restart``:
+    # the last offer the asking side answered (an ask that crossed a newer offer is dropped).
     offer: int | None = Field(default=None, ge=0, le=2**31)
 
 

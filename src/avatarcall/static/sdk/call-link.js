@@ -43,6 +43,7 @@ export class CallLink extends Emitter {
   _pace = new RestartPace(); // when to restart again (performance.now() times)
   _offeredAt = -Infinity; // when our last offer went out
   _offers = 0; // our offers so far: each goes out numbered, its answer comes back so
+  _answered = null; // the number of the other side's offer we last answered
   _answerTimer = 0;
   _answerWait = ANSWER_WAIT_MS;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
@@ -163,7 +164,9 @@ export class CallLink extends Emitter {
     this._pace.restarted(performance.now());
     // Only the offering side offers a restart: crossing offers make the polite side roll its
     // own back, and Chromium then decodes the video without painting it any more.
-    if (this._polite) this._signal({ restart: true });
+    // The ask says which offer it follows, so that one sent before the last offer arrived
+    // (both cross during a cut) does not make another.
+    if (this._polite) this._signal({ restart: true, ...(this._answered == null ? {} : { offer: this._answered }) });
     else this._pc.restartIce();
   }
 
@@ -264,6 +267,12 @@ export class CallLink extends Emitter {
     const pc = this._pc;
     if (pc.signalingState === 'closed') return;
     if (restart && !this._polite) {
+      // An ask sent before our last offer (of the last 4 s) reached the other page: that offer
+      // answers it. After a cut both arrive at once, and a new offer was one more ICE restart
+      // for the other browser (Firefox keeps each one's TURN allocations and gathers more
+      // slowly after each).
+      const recent = performance.now() - this._offeredAt < ANSWER_WAIT_MS;
+      if (offer != null && offer < this._offers && recent) return;
       // Asked while our offer has been unanswered a while: the other page did not get it.
       const waiting = pc.signalingState === 'have-local-offer';
       if (waiting && performance.now() - this._offeredAt >= ASKED_AGAIN_MS) await this._offerAgain();
@@ -283,6 +292,7 @@ export class CallLink extends Emitter {
           this._waitingTracks = null;
         }
         await pc.setLocalDescription();
+        this._answered = offer ?? null;
         this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp },
           ...(offer == null ? {} : { offer }) });
       } else {
