@@ -12,6 +12,7 @@ import {
 } from '../../src/avatarcall/static/sdk/video-fit.js';
 import { PathWatch } from '../../src/avatarcall/static/sdk/path-watch.js';
 import { RestartPace } from '../../src/avatarcall/static/sdk/restart-pace.js';
+import { CallLink } from '../../src/avatarcall/static/sdk/call-link.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -458,4 +459,100 @@ test('a restart is not made again before the last one could gather (Firefox took
   stuck.gathered(60_000);
   stuck.restarted(100_000);
   assert.equal(first(stuck, 100_000, 120_000), 108_000, 'never more than 8 s');
+});
+
+// A browser's peer connection, as far as the call link's negotiation goes.
+class NegotiatingPc {
+  signalingState = 'stable';
+  connectionState = 'new';
+  iceGatheringState = 'new';
+  localDescription = null;
+  remoteDescription = null;
+  restarts = 0;
+  restartIce() {
+    this.restarts += 1;
+    if (this.signalingState === 'stable') queueMicrotask(() => this.onnegotiationneeded?.());
+  }
+  async setLocalDescription(description) {
+    if (description?.type === 'rollback') this.signalingState = 'stable';
+    else if (this.signalingState === 'stable') {
+      this.signalingState = 'have-local-offer';
+      this.localDescription = { type: 'offer', sdp: `a=ice-ufrag:${this.restarts}\r\n` };
+    } else {
+      this.signalingState = 'stable';
+      this.localDescription = { type: 'answer', sdp: 'a=ice-ufrag:answer\r\n' };
+    }
+  }
+  async setRemoteDescription(description) {
+    this.remoteDescription = description;
+    this.signalingState = description.type === 'offer' ? 'have-remote-offer' : 'stable';
+  }
+  async addIceCandidate() {}
+  getSenders() { return []; }
+  getReceivers() { return []; }
+  getConfiguration() { return {}; }
+  setConfiguration() {}
+  async getStats() { return new Map(); }
+  addTrack() {}
+  close() { this.signalingState = 'closed'; }
+}
+
+test('an ICE restart asked before the last offer arrived makes none (after a cut both come at once)', async () => {
+  let clock = 10_000;
+  const realPerformance = globalThis.performance;
+  Object.defineProperty(globalThis, 'performance', { value: { now: () => clock }, configurable: true });
+  globalThis.RTCPeerConnection = NegotiatingPc;
+  globalThis.MediaStream = class { addTrack() {} };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+  const links = [];
+  try {
+    const session = new Emitter(['avatar-view', 'reconnecting', 'welcome', 'ice-servers', 'call-signal']);
+    session.role = 'agent';
+    session.iceServers = { call: [] };
+    const sent = [];
+    session.send = (message) => sent.push(message);
+    const offers = () => sent.filter((m) => m.description?.type === 'offer').map((m) => m.offer);
+    const agent = new CallLink(session, { callId: 'c1', polite: false });
+    links.push(agent);
+    agent.restartIce(); // the path went down
+    await settle();
+    assert.deepEqual(offers(), [1]);
+    clock += 3000; // the cut: the customer's asks wait in the network with our offer
+    session.emit('call-signal', { callId: 'c1', restart: true, offer: 0 });
+    await settle();
+    assert.deepEqual(offers(), [1], 'the ask left before offer 1 reached the customer: no offer 2');
+    session.emit('call-signal', { callId: 'c1', description: { type: 'answer', sdp: 'v=0' }, offer: 1 });
+    await settle();
+    clock += 1500;
+    session.emit('call-signal', { callId: 'c1', restart: true, offer: 1 });
+    await settle();
+    assert.deepEqual(offers(), [1, 2], 'asked after answering offer 1: the path is still down, a new one');
+    clock += 1500;
+    session.emit('call-signal', { callId: 'c1', restart: true, offer: 1 });
+    await settle();
+    assert.deepEqual(offers(), [1, 2], 'offer 2 is on its way');
+    clock += 3000;
+    session.emit('call-signal', { callId: 'c1', restart: true, offer: 1 });
+    await settle();
+    assert.deepEqual(offers(), [1, 2, 3], 'offer 2 unanswered for 4.5 s: lost, made again');
+    clock += 1500;
+    session.emit('call-signal', { callId: 'c1', restart: true });
+    await settle();
+    assert.deepEqual(offers(), [1, 2, 3, 4], 'an ask that does not say (an older page): as before');
+
+    const customerSession = new Emitter(['avatar-view', 'reconnecting', 'welcome', 'ice-servers', 'call-signal']);
+    customerSession.role = 'customer';
+    customerSession.iceServers = { call: [] };
+    const asked = [];
+    customerSession.send = (message) => asked.push(message);
+    const customer = new CallLink(customerSession, { callId: 'c1', polite: true });
+    links.push(customer);
+    customerSession.emit('call-signal', { callId: 'c1', description: { type: 'offer', sdp: 'v=0' }, offer: 7 });
+    await settle();
+    customer.restartIce();
+    assert.deepEqual(asked.filter((m) => m.restart).map((m) => m.offer), [7], 'the ask says what it answered');
+  } finally {
+    for (const link of links) link.dispose();
+    Object.defineProperty(globalThis, 'performance', { value: realPerformance, configurable: true });
+  }
 });
