@@ -540,6 +540,24 @@ test('an ICE restart asked before the last offer arrived makes none (after a cut
     await settle();
     assert.deepEqual(offers(), [1, 2, 3, 4], 'an ask that does not say (an older page): as before');
 
+    // Our offer 4 outstanding (the other page cut off), the path still down: no new offer on
+    // the answer's heels if offer 4 found its candidates; one if it found none (TURN away).
+    const agentPc = agent.peerConnection;
+    const answer = (n) => session.emit('call-signal', { callId: 'c1', description: { type: 'answer', sdp: 'v=0' }, offer: n });
+    agent.restartIce();
+    agentPc.onicecandidate({ candidate: { toJSON: () => ({ candidate: 'candidate:1 1 udp 1 192.0.2.1 1 typ relay' }) } });
+    answer(4);
+    await settle();
+    assert.deepEqual(offers(), [1, 2, 3, 4], 'offer 4 had its candidates: it was the restart');
+    clock += 2000;
+    agent.restartIce();
+    await settle();
+    clock += 2000;
+    agent.restartIce(); // while offer 5 gathers nothing
+    answer(5);
+    await settle();
+    assert.deepEqual(offers(), [1, 2, 3, 4, 5, 6], 'offer 5 found no candidate: restarted once answered');
+
     const customerSession = new Emitter(['avatar-view', 'reconnecting', 'welcome', 'ice-servers', 'call-signal']);
     customerSession.role = 'customer';
     customerSession.iceServers = { call: [] };
@@ -551,6 +569,18 @@ test('an ICE restart asked before the last offer arrived makes none (after a cut
     await settle();
     customer.restartIce();
     assert.deepEqual(asked.filter((m) => m.restart).map((m) => m.offer), [7], 'the ask says what it answered');
+    // Back from a cut: two offers at once (one made during it, one after its answer wait).
+    const pc = customer.peerConnection;
+    const applied = [];
+    const apply = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = (description) => { applied.push(description.sdp); return apply(description); };
+    for (const n of [8, 9]) {
+      customerSession.emit('call-signal', { callId: 'c1', description: { type: 'offer', sdp: `a=ice-ufrag:u${n}` }, offer: n });
+      customerSession.emit('call-signal', { callId: 'c1', candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.9 9 typ relay', usernameFragment: `u${n}` } });
+    }
+    await settle();
+    assert.deepEqual(applied, ['a=ice-ufrag:u9'], 'only the newest offer is an ICE restart');
+    assert.deepEqual(asked.filter((m) => m.description).map((m) => m.offer), [7, 9]);
   } finally {
     for (const link of links) link.dispose();
     Object.defineProperty(globalThis, 'performance', { value: realPerformance, configurable: true });

@@ -42,8 +42,12 @@ export class CallLink extends Emitter {
   _videoChanges = Promise.resolve();
   _pace = new RestartPace(); // when to restart again (performance.now() times)
   _offeredAt = -Infinity; // when our last offer went out
+  _offerStartedAt = -Infinity; // when we began making it (its candidates come after)
+  _restartWanted = false; // a restart asked for while our offer was unanswered (see restartIce)
   _offers = 0; // our offers so far: each goes out numbered, its answer comes back so
   _answered = null; // the number of the other side's offer we last answered
+  _offersWaiting = 0; // the other side's offers received and not yet applied
+  _skipped = new Set(); // ICE credentials (ufrag) of offers left unanswered for a newer one
   _answerTimer = 0;
   _answerWait = ANSWER_WAIT_MS;
   _setAside = []; // candidates that came with an offer we ignored (see _onSignal)
@@ -78,6 +82,7 @@ export class CallLink extends Emitter {
     pc.onnegotiationneeded = async () => {
       try {
         this._makingOffer = true;
+        this._offerStartedAt = performance.now();
         await pc.setLocalDescription();
         this._offers += 1;
         this._signal({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp },
@@ -120,7 +125,10 @@ export class CallLink extends Emitter {
     this._offs.push(session.on('call-signal', (msg) => {
       if (msg.callId !== callId) return;
       // An offer renews the path: the polite side does not ask for another while answering it.
-      if (msg.description?.type === 'offer') this._pace.restarted(performance.now());
+      if (msg.description?.type === 'offer') {
+        this._pace.restarted(performance.now());
+        this._offersWaiting += 1;
+      }
       // Apply signals one after another, in arrival order.
       this._signals = this._signals.then(() => this._onSignal(msg)).catch((err) =>
         console.error('[avatarcall] call signal failed', err));
@@ -166,8 +174,14 @@ export class CallLink extends Emitter {
     // own back, and Chromium then decodes the video without painting it any more.
     // The ask says which offer it follows, so that one sent before the last offer arrived
     // (both cross during a cut) does not make another.
-    if (this._polite) this._signal({ restart: true, ...(this._answered == null ? {} : { offer: this._answered }) });
-    else this._pc.restartIce();
+    if (!this._polite) {
+      // Our offer still unanswered is a restart already: another would follow it as soon as
+      // its answer is in (the browser keeps the wish till then), one more ICE restart for the
+      // other browser. Made then only if that offer found no candidate (the TURN server away).
+      if (this._pc.signalingState === 'have-local-offer') this._restartWanted = true;
+      else this._pc.restartIce();
+    } else if (this._answered == null) this._signal({ restart: true });
+    else this._signal({ restart: true, offer: this._answered });
   }
 
   close() {
@@ -260,11 +274,13 @@ export class CallLink extends Emitter {
     if (pc.signalingState !== 'have-local-offer') return;
     this._answerWait = Math.min(this._answerWait * 2, ANSWER_WAIT_CAP_MS);
     await pc.setLocalDescription({ type: 'rollback' });
+    this._restartWanted = false;
     this.restartIce(); // -> negotiationneeded: a new offer, with new ICE credentials
   }
 
   async _onSignal({ description, candidate, restart, offer }) {
     const pc = this._pc;
+    if (description?.type === 'offer') this._offersWaiting -= 1;
     if (pc.signalingState === 'closed') return;
     if (restart && !this._polite) {
       // An ask sent before our last offer (of the last 4 s) reached the other page: that offer
@@ -284,6 +300,13 @@ export class CallLink extends Emitter {
       // The answer to an offer we withdrew (rolled back, made again): applied to the new one it
       // would pair our new ICE credentials with theirs for the old, and the path never forms.
       if (description.type === 'answer' && offer != null && offer !== this._offers) return;
+      // An offer with a newer one right behind it (both sent during a cut, arriving at once):
+      // its ICE restart would be replaced at once, and Firefox gathers more slowly after each.
+      if (description.type === 'offer' && this._offersWaiting > 0) {
+        const ufrag = /a=ice-ufrag:(\S+)/.exec(description.sdp ?? '')?.[1];
+        if (ufrag && this._skipped.size < 50) this._skipped.add(ufrag);
+        return;
+      }
       await pc.setRemoteDescription(description);
       if (description.type === 'offer') {
         this._pace.restarted(performance.now()); // the other side's offer renews the path too
@@ -298,6 +321,10 @@ export class CallLink extends Emitter {
       } else {
         clearTimeout(this._answerTimer);
         this._answerWait = ANSWER_WAIT_MS;
+        if (this._restartWanted) {
+          this._restartWanted = false;
+          if (!this._pace.gatheredSince(this._offerStartedAt)) this.restartIce();
+        }
         // The polite side rolled its offer back and answered ours with the same ICE credentials;
         // Chromium does not gather again, so the candidates it sent with its ignored offer are the
         // ones we need now.
@@ -306,6 +333,7 @@ export class CallLink extends Emitter {
         for (const c of kept) await pc.addIceCandidate(c).catch(() => {});
       }
     } else if (candidate) {
+      if (this._skipped.has(candidate.usernameFragment)) return; // of an offer not answered
       try {
         await pc.addIceCandidate(candidate);
         if (candidate.candidate) this._pace.remoteCandidate(performance.now());

@@ -32,6 +32,9 @@ export class RestartPace {
     this._gatheredAt = now;
   }
 
+  /** Whether this side found a candidate at ``time`` or after. */
+  gatheredSince(time) { return this._gatheredAt >= time; }
+
   /** A candidate of the other side came. */
   remoteCandidate(now) {
     if (this._remoteAt < this.restartedAt && this.restartedAt > -Infinity) {
