@@ -427,37 +427,32 @@ test('a restart is not made again before the last one could gather (Firefox took
     for (let t = from; t <= to; t += 250) if (pace.due(t)) return t;
     return null;
   };
-  const chromium = new RestartPace();
-  chromium.restarted(0);
+  // A pace after these events, each [what, time]: 'restarted', 'gathered', 'remoteCandidate'.
+  const paceAfter = (...events) => {
+    const pace = new RestartPace();
+    for (const [what, time] of events) pace[what](time);
+    return pace;
+  };
+  const chromium = paceAfter(['restarted', 0]);
   assert.equal(first(chromium, 0, 5000), 1000, 'nothing gathered (the TURN server away): again after 1 s');
-  chromium.restarted(1000);
-  chromium.gathered(1020);
-  chromium.remoteCandidate(1100);
+  for (const [what, time] of [['restarted', 1000], ['gathered', 1020], ['remoteCandidate', 1100]]) {
+    chromium[what](time);
+  }
   assert.equal(first(chromium, 1000, 5000), 3000, 'gathered, path still down: every 2 s');
 
   // Firefox's gathering after a restart grows with each restart of the connection.
-  const firefox = new RestartPace();
-  firefox.restarted(0);
-  firefox.gathered(1500);
-  firefox.restarted(10_000);
+  const firefox = paceAfter(['restarted', 0], ['gathered', 1500], ['restarted', 10_000]);
   assert.equal(first(firefox, 10_000, 20_000), 12_250,
     'nothing yet: waits half as long again as its last gathering (1.5 s), not 1 s');
   firefox.restarted(12_250);
   firefox.gathered(13_700);
   assert.equal(firefox.due(14_000), false, 'its candidate came in time');
 
-  const agent = new RestartPace(); // the other side gathers slowly
-  agent.restarted(0);
-  agent.gathered(20);
-  agent.remoteCandidate(1800);
-  agent.restarted(5000);
-  agent.gathered(5020);
+  const agent = paceAfter(['restarted', 0], ['gathered', 20], ['remoteCandidate', 1800],
+    ['restarted', 5000], ['gathered', 5020]); // the other side gathers slowly
   assert.equal(first(agent, 5000, 12_000), 7750, 'the other side took 1.8 s: 2.7 s between restarts');
 
-  const stuck = new RestartPace();
-  stuck.restarted(0);
-  stuck.gathered(60_000);
-  stuck.restarted(100_000);
+  const stuck = paceAfter(['restarted', 0], ['gathered', 60_000], ['restarted', 100_000]);
   assert.equal(first(stuck, 100_000, 120_000), 108_000, 'never more than 8 s');
 });
 
