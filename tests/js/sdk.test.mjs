@@ -13,6 +13,7 @@ import {
 import { PathWatch } from '../../src/avatarcall/static/sdk/path-watch.js';
 import { RestartPace } from '../../src/avatarcall/static/sdk/restart-pace.js';
 import { CallLink } from '../../src/avatarcall/static/sdk/call-link.js';
+import { AvatarSlot } from '../../src/avatarcall/static/sdk/avatar-slot.js';
 
 class FakeSocket {
   static CONNECTING = 0;
@@ -297,6 +298,37 @@ test('the avatar offer goes once the candidates its link needs are there, not at
   assert.equal(relayed.asked.length, 1);
   assert.match(relayed.asked[0], /typ relay/);
   relayed.link.dispose();
+});
+
+test('an avatar link that found no path is tried again soon, not after a growing backoff', async () => {
+  // The network away (a cut): gathering ends with no candidate at all.
+  class NoPathPc extends GatheringPc {
+    async setLocalDescription() { this.iceGatheringState = 'complete'; }
+  }
+  globalThis.RTCPeerConnection = NoPathPc;
+  globalThis.MediaStream = class { addTrack() {} };
+  const session = new Emitter(['avatar-view', 'avatar-error', 'reconnecting', 'welcome', 'ice-servers']);
+  Object.assign(session, { iceServers: { avatar: [], relayOnly: true }, send() {}, async requestAvatarAnswer() { return 'v=0\r\n'; } });
+  const slot = new AvatarSlot(session, { relayOnly: true });
+  let backedOff = 0;
+  slot._backoff = { nextDelayMs: () => { backedOff += 1; return 60000; }, reset() {} };
+  const before = GatheringPc.made.length;
+  session.emit('avatar-view', { callId: 'c1', view: 'stream', epoch: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 1400));
+  const links = GatheringPc.made.length - before;
+  assert.ok(links >= 4, `a new link every 250 ms while none finds a path (${links} made)`);
+  assert.equal(backedOff, 0, 'no backoff for a link that found no path');
+  assert.equal(slot.state, 'reconnecting');
+
+  // A link that failed otherwise (its answer refused) backs off as before.
+  class FoundPc extends NoPathPc {
+    async setLocalDescription() { this.gathers('relay'); this.iceGatheringState = 'complete'; }
+  }
+  globalThis.RTCPeerConnection = FoundPc;
+  session.requestAvatarAnswer = async () => { throw new SdkError('avatar_failed', 'no'); };
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal(backedOff, 1, 'backed off once, and waits');
+  slot.dispose();
 });
 
 test('the call\'s video gets small while the link gives it too little, and its size back with room', () => {
