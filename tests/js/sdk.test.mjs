@@ -314,11 +314,14 @@ test('an avatar link that found no path is tried again soon, not after a growing
   slot._backoff = { nextDelayMs: () => { backedOff += 1; return 60000; }, reset() {} };
   const before = GatheringPc.made.length;
   session.emit('avatar-view', { callId: 'c1', view: 'stream', epoch: 1 });
-  // (backed off, the second link would wait the stand-in's 60 s: polled up to 5 s, no timing)
+  // Polled up to 5 s, no timing: backed off, the second link would wait the stand-in's 60 s.
+  const until = async (done) => {
+    for (let waited = 0; !done() && waited < 5000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   const links = () => GatheringPc.made.length - before;
-  for (let waited = 0; links() < 4 && waited < 5000; waited += 50) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(() => links() >= 4);
   assert.ok(links() >= 4, `a new link soon again while none finds a path (${links()} made)`);
   assert.equal(backedOff, 0, 'no backoff for a link that found no path');
   assert.equal(slot.state, 'reconnecting');
@@ -329,7 +332,7 @@ test('an avatar link that found no path is tried again soon, not after a growing
   }
   globalThis.RTCPeerConnection = FoundPc;
   session.requestAvatarAnswer = async () => { throw new SdkError('avatar_failed', 'no'); };
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  await until(() => backedOff > 0);
   assert.equal(backedOff, 1, 'backed off once, and waits');
   slot.dispose();
 });
