@@ -162,3 +162,19 @@ async def test_in_firefox_on_each_profile_after_a_cut_and_a_change_of_network_bo
         await _until_width(call, 320, "remote-video", at_least=True, agent=True)
         assert "failed" not in await b.state_history(call.customer, "call-state")
         assert call.customer.errors == []
+
+
+async def test_in_firefox_a_relayed_call_outlives_its_turn_allocations(
+        browser, tmp_path: Path) -> None:
+    """coturn grants allocations a short lifetime (production: 2 min, so that one whose release
+    was lost in a cut stops counting against the quota soon); here 30 s. Both browsers refresh
+    theirs before it ends (Firefox 10 s before, Chromium at half of it): over 75 s, nobody sees
+    the call or the avatar waver, and both videos flow at the end."""
+    async with lab_call(tmp_path, browser.browser_type, beside=browser,
+                        customer_in="firefox", turn_lifetime=30) as call:
+        await asyncio.sleep(75)
+        for person in (call.customer, call.agent):
+            for which, state in (("call-state", "connected"), ("avatar-state", "live")):
+                assert await b.state_history(person, which) == [state], which
+        await _both_videos_flow(call, deadline=5.0)
+        assert call.customer.errors == []

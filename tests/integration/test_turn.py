@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import re
 import secrets
 import socket
@@ -136,6 +137,18 @@ async def test_an_allocation_outlives_its_credential_but_no_new_one_is_made(cotu
     with pytest.raises(stun.TransactionFailed) as refused:
         await _allocate(coturn.address, credential.username, credential.password)
     assert _error_code(refused.value) == 401
+    await _close(transport, protocol)
+
+
+async def test_an_allocation_asked_for_an_hour_gets_two_minutes(
+        coturn: Coturn, caplog: pytest.LogCaptureFixture) -> None:
+    # Firefox asks for 3600 s; an allocation whose release is lost in a cut then counted
+    # against the identity's quota for an hour. Live ones are refreshed before they end.
+    caplog.set_level(logging.INFO, logger="aioice.turn")
+    credential = mint(coturn.secret, "call-1:customer", now=time.time())
+    transport, protocol = await _allocate(coturn.address, credential.username,
+                                          credential.password, lifetime=3600)
+    assert "(expires in 120 seconds)" in caplog.text
     await _close(transport, protocol)
 
 

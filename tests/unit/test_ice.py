@@ -217,7 +217,7 @@ KNOWN_OPTIONS = {
     "no-dynamic-ip-list", "no-dynamic-realms", "no-auth-pings", "userdb", "no-cli",
     "no-software-attribute", "no-rfc5780", "no-stun-backward-compatibility",
     "response-origin-only-with-rfc5780", "user-quota", "total-quota", "max-bps",
-    "no-multicast-peers", "allow-loopback-peers", "denied-peer-ip", "allowed-peer-ip", "log-file",
+    "max-allocate-lifetime", "no-multicast-peers", "allow-loopback-peers", "denied-peer-ip", "allowed-peer-ip", "log-file",
     "simple-log", "pidfile", "verbose",
 }
 
@@ -237,6 +237,7 @@ def test_config_is_hardened() -> None:
     assert (config["min-port"], config["max-port"]) == ("49152", "65535")
     assert config["log-file"] == "stdout"
     assert {"user-quota", "total-quota", "max-bps"} <= config.keys()
+    assert config["max-allocate-lifetime"] == "120"  # a lost release frees its quota soon
     assert "allow-loopback-peers" not in config
     assert "lt-cred-mech" not in config and "no-auth" not in config
     assert {key for key, _ in entries} <= KNOWN_OPTIONS
@@ -304,7 +305,7 @@ def test_allowed_peer_ips_punch_through_but_not_everything() -> None:
 @pytest.mark.parametrize("kwargs", [
     {"secret": "abc\nno-auth"}, {"secret": ""}, {"realm": "r\nlt-cred-mech"}, {"secret": " padded"},
     {"listening_ip": "localhost"}, {"port": 0}, {"relay_min_port": 60000, "relay_max_port": 50000},
-    {"user_quota": -1}, {"secret": "s" * 1005},  # coturn would cut that line at 1023 bytes
+    {"user_quota": -1}, {"max_allocate_lifetime": 10}, {"secret": "s" * 1005},  # coturn would cut that line at 1023 bytes
 ])
 def test_values_cannot_inject_options(kwargs: dict[str, object]) -> None:
     arguments: dict[str, object] = {"realm": "r", "secret": TURN_SECRET,

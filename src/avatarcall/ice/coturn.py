@@ -27,6 +27,8 @@ from pathlib import Path
 
 DEFAULT_PORT = 3478
 DEFAULT_TLS_PORT = 443
+# Seconds: the longest life coturn grants an allocation (see render_config).
+MAX_ALLOCATE_LIFETIME = 120
 """Where ``turns:`` usually listens so that it passes restrictive firewalls.
 
 Binding a port below 1024 needs root or ``CAP_NET_BIND_SERVICE`` on ``turnserver``.
@@ -86,6 +88,7 @@ def render_config(
     *,
     allowed_peer_ips: Sequence[str] = (),
     stale_nonce: int = 600,
+    max_allocate_lifetime: int = MAX_ALLOCATE_LIFETIME,
     log_file: str | Path = "stdout",
     pidfile: Path | str | None = None,
     userdb: Path | str | None = None,
@@ -100,8 +103,13 @@ def render_config(
     - ``user_quota``: concurrent allocations per identity. A browser tab makes one per
       TURN URL, network interface and peer connection, and again at each ICE restart; those
       of a restart made during an outage are never released (their release is lost too) and
-      stay until their lifetime ends (10 min). 12 ran out after a few cuts of a call and its
+      stay until their lifetime ends. 12 ran out after a few cuts of a call and its
       avatar links (Firefox, two interfaces: no relay any more, the call never came back);
+    - ``max_allocate_lifetime``: the longest lifetime granted to an allocation, in seconds.
+      Firefox asks for an hour, so that an allocation whose release was lost counted against
+      ``user_quota`` for an hour: 48 ran out at the 24th cut of 5 s in a row. Browsers refresh
+      a live allocation before its lifetime ends (Chromium a minute before, Firefox 10 s
+      before), so a short one costs a refresh every minute or two and frees the lost ones soon;
       ``total_quota``: for the whole server; ``max_bps``: bytes per second per
       session, each direction (0 = no cap).
     - ``allowed_peer_ips``: ranges (``ip`` or ``ip-ip``) to punch through the
@@ -127,6 +135,9 @@ def render_config(
                          ("max_bps", max_bps), ("stale_nonce", stale_nonce)):
         if number < 0:
             raise ValueError(f"{name} must not be negative, not {number}")
+    if max_allocate_lifetime < 30:  # Firefox fails an allocation of 10 s or less
+        raise ValueError(
+            f"max_allocate_lifetime must be 30 seconds or more, not {max_allocate_lifetime}")
     for spec in allowed_peer_ips:
         _check_range("allowed_peer_ips", spec)
 
@@ -187,6 +198,7 @@ def render_config(
         f"user-quota={user_quota}",
         f"total-quota={total_quota}",
         f"max-bps={max_bps}",
+        f"max-allocate-lifetime={max_allocate_lifetime}",
         "",
         "# Peers: public addresses only",
         "no-multicast-peers",

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from avatarcall.ice.coturn import render_config
+from avatarcall.ice.coturn import MAX_ALLOCATE_LIFETIME, render_config
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +259,12 @@ class Coturn:
 
 def start_coturn(tmp_dir: Path, secret: str, port: int | None = None, *, realm: str = REALM,
                  allow_loopback_peers: bool = True, cert: Path | None = None,
-                 pkey: Path | None = None, verbose: bool = False) -> Coturn:
+                 pkey: Path | None = None, verbose: bool = False,
+                 max_allocate_lifetime: int = MAX_ALLOCATE_LIFETIME) -> Coturn:
     """Write a test configuration into ``tmp_dir``; run coturn on ``127.0.0.1:port`` (free if None).
 
-    ``allow_loopback_peers=False`` gives the production peer rules, under which
+    A short ``max_allocate_lifetime`` (seconds) lets a test see a call outlive its
+    allocations. ``allow_loopback_peers=False`` gives the production peer rules, under which
     relaying to anything on 127.0.0.1 is refused (403 Forbidden IP). With ``cert``
     and ``pkey`` (PEM files) it also listens for ``turns:`` on a free port (``tls_url``).
     """
@@ -285,6 +287,7 @@ def start_coturn(tmp_dir: Path, secret: str, port: int | None = None, *, realm: 
         relay_min_port=relay_min, relay_max_port=relay_min + _RELAY_PORTS - 1,
         allow_loopback_peers=allow_loopback_peers,  # tests only: both peers live on 127.0.0.1
         pidfile=coturn.pid_path, userdb=tmp_dir / "turndb", verbose=verbose,
+        max_allocate_lifetime=max_allocate_lifetime,
     ))
     coturn.config_path.chmod(0o600)  # it holds the secret
     coturn.start()

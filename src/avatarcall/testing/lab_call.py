@@ -13,6 +13,7 @@ from typing import Literal
 
 from playwright.async_api import Browser, BrowserType
 
+from avatarcall.ice.coturn import MAX_ALLOCATE_LIFETIME
 from avatarcall.testing import browser as b
 from avatarcall.testing.coturn import Coturn, start_coturn
 from avatarcall.testing.firefox import FirefoxPerson, firefox_person
@@ -36,11 +37,12 @@ class LabCall:
 @contextlib.asynccontextmanager
 async def lab_call(base: Path, chromium: BrowserType, beside: Browser | None = None,
                    customer_in: BrowserName = "chromium",
+                   turn_lifetime: int = MAX_ALLOCATE_LIFETIME,
                    **env: str) -> AsyncIterator[LabCall]:
     """A connected call, both avatars live, state badges recorded from then on. The agent's
     Chromium is ``beside`` if given (a test's browser), else one launched here; the customer
-    is in ``customer_in``."""
-    coturn = start_coturn(base / "coturn", SECRET)
+    is in ``customer_in``; coturn grants allocations ``turn_lifetime`` seconds at most."""
+    coturn = start_coturn(base / "coturn", SECRET, max_allocate_lifetime=turn_lifetime)
     server = start_server(base / "server", None, None, AVATARCALL_TURN_URLS=f'["{coturn.url}"]',
                           AVATARCALL_TURN_SECRET=SECRET, AVATARCALL_ICE_RELAY_ONLY="true", **env)
     try:
