@@ -217,8 +217,8 @@ KNOWN_OPTIONS = {
     "no-dynamic-ip-list", "no-dynamic-realms", "no-auth-pings", "userdb", "no-cli",
     "no-software-attribute", "no-rfc5780", "no-stun-backward-compatibility",
     "response-origin-only-with-rfc5780", "user-quota", "total-quota", "max-bps",
-    "max-allocate-lifetime", "no-multicast-peers", "allow-loopback-peers", "denied-peer-ip", "allowed-peer-ip", "log-file",
-    "simple-log", "pidfile", "verbose",
+    "max-allocate-lifetime", "no-multicast-peers", "allow-loopback-peers", "denied-peer-ip",
+    "allowed-peer-ip", "log-file", "simple-log", "pidfile", "verbose",
 }
 
 
@@ -305,7 +305,8 @@ def test_allowed_peer_ips_punch_through_but_not_everything() -> None:
 @pytest.mark.parametrize("kwargs", [
     {"secret": "abc\nno-auth"}, {"secret": ""}, {"realm": "r\nlt-cred-mech"}, {"secret": " padded"},
     {"listening_ip": "localhost"}, {"port": 0}, {"relay_min_port": 60000, "relay_max_port": 50000},
-    {"user_quota": -1}, {"max_allocate_lifetime": 10}, {"secret": "s" * 1005},  # coturn would cut that line at 1023 bytes
+    {"user_quota": -1}, {"max_allocate_lifetime": 10},
+    {"secret": "s" * 1005},  # coturn would cut that line at 1023 bytes
 ])
 def test_values_cannot_inject_options(kwargs: dict[str, object]) -> None:
     arguments: dict[str, object] = {"realm": "r", "secret": TURN_SECRET,

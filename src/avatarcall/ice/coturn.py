@@ -27,12 +27,12 @@ from pathlib import Path
 
 DEFAULT_PORT = 3478
 DEFAULT_TLS_PORT = 443
-# Seconds: the longest life coturn grants an allocation (see render_config).
-MAX_ALLOCATE_LIFETIME = 120
 """Where ``turns:`` usually listens so that it passes restrictive firewalls.
 
 Binding a port below 1024 needs root or ``CAP_NET_BIND_SERVICE`` on ``turnserver``.
 """
+MAX_ALLOCATE_LIFETIME = 120
+"""Seconds: the longest life coturn grants an allocation (``render_config`` says why)."""
 
 _MAX_LINE_BYTES = 1023  # coturn reads its config file line by line into a 1024-byte buffer
 
