@@ -44,16 +44,23 @@ class Echo(asyncio.DatagramProtocol):
 
 
 async def _echo_servers() -> tuple[int, asyncio.Server]:
+    """A UDP and a TCP echo on one port (tried again on another while the TCP one is taken:
+    the suite's other servers come and go on this machine)."""
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
-    port = transport.get_extra_info("sockname")[1]
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.read(100))
         await writer.drain()
         writer.close()
 
-    return port, await asyncio.start_server(echo, "127.0.0.1", port)
+    for _ in range(50):
+        transport, _ = await loop.create_datagram_endpoint(Echo, local_addr=("127.0.0.1", 0))
+        port = transport.get_extra_info("sockname")[1]
+        try:
+            return port, await asyncio.start_server(echo, "127.0.0.1", port)
+        except OSError:
+            transport.close()
+    raise RuntimeError("no port on 127.0.0.1 free for both a UDP and a TCP echo")
 
 
 async def _client(lab: Lab, port: int, n: int) -> tuple[int, list[str], str]:
