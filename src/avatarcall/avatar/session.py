@@ -145,8 +145,6 @@ class AvatarSession:
         self._speech_tasks: set[asyncio.Task[None]] = set()
         self._voice: LiveVoice | None = None
         self._voice_task: asyncio.Task[None] | None = None
-        # Lips of the live voice per played audio chunk, looked up by the video loop.
-        self._voice_lips: dict[int, tuple[dict[Viseme, float], bool]] = {}
         self._t0 = 0.0
         self._audio_pos = 0
         self._closed = False
@@ -318,7 +316,6 @@ class AvatarSession:
             self._voice_task.cancel()
         self._voice_task = None
         self._voice = None
-        self._voice_lips.clear()
 
     @property
     def voice_attached(self) -> bool:
@@ -379,10 +376,7 @@ class AvatarSession:
         pos = k * AUDIO_CHUNK
         samples = self._timeline.read(pos, AUDIO_CHUNK)
         if self._voice is not None:
-            voiced = self._voice.take(AUDIO_CHUNK)
-            weights, stressed, talking = self._voice.lips(voiced)
-            self._voice_lips[k] = (weights, stressed)
-            self._voice_lips.pop(k - 50, None)
+            voiced, talking = self._voice.play(k, AUDIO_CHUNK)
             if talking and self._timeline.speaking(pos):
                 self.interrupt()  # the agent starts talking: the avatar's own speech stops
                 samples = np.zeros(AUDIO_CHUNK, dtype=np.float32)
@@ -425,7 +419,7 @@ class AvatarSession:
 
     def _pose(self, t: float, at: int) -> FacePose:
         """The face for instant ``t`` (sample ``at``): the live voice's lips, else the timeline's."""
-        lips = self._voice_lips.get(at // AUDIO_CHUNK) if self._voice is not None else None
+        lips = self._voice.lips_at(at // AUDIO_CHUNK) if self._voice is not None else None
         if lips is not None and not self._timeline.speaking(at):
             weights, stressed = lips
             speaking = weights.get(Viseme.REST, 0.0) < 0.5

@@ -15,6 +15,13 @@ from avatarcall.avatar.visemes import Viseme
 JITTER_SAMPLES = SAMPLE_RATE * 60 // 1000  # start playing once 60 ms are buffered
 MAX_SAMPLES = SAMPLE_RATE // 2  # more than 500 ms behind: drop the oldest (never drift)
 SPEECH_RMS = 0.02  # louder than this in two chunks running: the agent is talking
+KEPT_CHUNKS = 50  # lips of the chunks played in the last second (20 ms chunks)
+# A video frame falls on the start of an audio chunk, which the audio loop may not have played
+# yet when the video loop wakes at the same instant (it did not, for nine frames in ten): the
+# frame shows the latest lips at most this many chunks older (60 ms), not none.
+LIPS_BEHIND = 3
+
+Lips = tuple[dict[Viseme, float], bool]  # viseme weights, and whether the syllable is stressed
 
 
 def frame_to_mono(frame: av.AudioFrame) -> np.ndarray:
@@ -41,6 +48,7 @@ class LiveVoice:
         self._playing = False
         self._lipsync = LiveLipSync(SAMPLE_RATE)
         self._loud_chunks = 0
+        self._lips: dict[int, Lips] = {}  # per chunk played
 
     def feed(self, samples: np.ndarray) -> None:
         self._chunks.append(samples)
@@ -48,7 +56,26 @@ class LiveVoice:
         while self._buffered > MAX_SAMPLES and self._chunks:
             self._buffered -= len(self._chunks.popleft())
 
-    def take(self, count: int) -> np.ndarray:
+    def play(self, chunk: int, count: int) -> tuple[np.ndarray, bool]:
+        """The ``count`` samples of audio chunk number ``chunk``, and whether the agent talks;
+        the lips of those very samples are kept for ``lips_at``."""
+        played = self._take(count)
+        self._lips[chunk] = (self._lipsync.push(played), self._lipsync.stressed)
+        self._lips.pop(chunk - KEPT_CHUNKS, None)
+        loud = float(np.sqrt(np.mean(played * played))) > SPEECH_RMS
+        self._loud_chunks = self._loud_chunks + 1 if loud else 0
+        return played, self._loud_chunks >= 2
+
+    def lips_at(self, chunk: int) -> Lips | None:
+        """The lips for a frame at the start of ``chunk``: its own, else the latest played
+        within ``LIPS_BEHIND`` chunks before it; ``None`` when the voice played none."""
+        for k in range(chunk, chunk - LIPS_BEHIND - 1, -1):
+            lips = self._lips.get(k)
+            if lips is not None:
+                return lips
+        return None
+
+    def _take(self, count: int) -> np.ndarray:
         """The next ``count`` samples to play (silence while buffering or on an underrun)."""
         if not self._playing and self._buffered < JITTER_SAMPLES:
             return np.zeros(count, dtype=np.float32)
@@ -68,10 +95,3 @@ class LiveVoice:
         if filled < count:
             self._playing = False  # underrun: buffer again before playing on
         return out
-
-    def lips(self, played: np.ndarray) -> tuple[dict[Viseme, float], bool, bool]:
-        """Visemes for samples being played now, whether stressed, and whether the agent talks."""
-        weights = self._lipsync.push(played)
-        loud = float(np.sqrt(np.mean(played * played))) > SPEECH_RMS
-        self._loud_chunks = self._loud_chunks + 1 if loud else 0
-        return weights, self._lipsync.stressed, self._loud_chunks >= 2
