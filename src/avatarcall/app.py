@@ -149,8 +149,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("node %s: calls, tabs and timers shared through Redis", node.id)
     else:
         repo, bus, scheduler = LocalCallRepository(store), LocalPeerBus(), AsyncioScheduler()
-    chat = ChatModel(settings.chat_url, settings.chat_model, settings.chat_api_key and
-                     settings.chat_api_key.get_secret_value()) if settings.chat_url else None
+    chat_key = settings.chat_api_key.get_secret_value() if settings.chat_api_key else None
+    chat = ChatModel(settings.chat_url, settings.chat_model, chat_key) if settings.chat_url else None
     calls = CallFlow(repo, bus, scheduler, avatars, ice, metrics,
                      waiting_grace=settings.waiting_grace_seconds,
                      after_call=settings.after_call_seconds,

@@ -45,4 +45,4 @@ class I420Converter:
         for start, channel in ((h * w, 2), (h * w + size, 1)):  # U (from Cb), then V (Cr)
             flat[start:start + size] = cv2.convertScaleAbs(
                 ycrcb[:, :, channel], alpha=_CHROMA_SCALE, beta=_CHROMA_SHIFT).reshape(-1)
-        return av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        return av.VideoFrame.from_ndarray(i420.astype(np.uint8, copy=False), format="yuv420p")

@@ -107,13 +107,13 @@ def likeliest(guesses: list[str], meaning: Callable[[str], Hashable | None]) -> 
     word often makes the best guess mean nothing, or something else, while most guesses near it
     agree (measured on bench conversation's turns: 105 -> 108 of 120 answered right, and 12 -> 4
     of 20 questions the FAQ has no answer for answered anyway, from the first understood guess)."""
-    votes: collections.Counter[Hashable | None] = collections.Counter()
+    votes: collections.defaultdict[Hashable | None, float] = collections.defaultdict(float)
     first: dict[Hashable | None, str] = {}
     for rank, guess in enumerate(guesses):
         said = meaning(guess)
         votes[said] += 1 / (rank + 1)
         first.setdefault(said, guess)
-    return str(first[votes.most_common(1)[0][0]]) if guesses else ""
+    return str(first[max(votes, key=votes.__getitem__)]) if guesses else ""
 
 
 class TranscriptionEndpoint:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame
 
 from avatarcall.avatar.encoder import EncodedFrame, SharedOpusEncoder
 from avatarcall.avatar.layers import HIGH, Layer, LayeredEncoder, layers_for
@@ -325,7 +326,8 @@ class AvatarSession:
         try:
             while True:
                 frame = await track.recv()
-                voice.feed(frame_to_mono(frame))
+                if isinstance(frame, AudioFrame):  # (an audio track gives nothing else)
+                    voice.feed(frame_to_mono(frame))
         except MediaStreamError:
             log.info("agent voice ended call=%s", self.call_id)
 

@@ -21,7 +21,7 @@ def _closed_while_connecting(context: dict[str, Any]) -> bool:
     future = context.get("future")
     coro = future.get_coro() if isinstance(future, asyncio.Task) else None
     return (isinstance(exception, InvalidStateError) and "closed" in str(exception)
-            and coro is not None and coro.__qualname__.endswith("__connect"))
+            and getattr(coro, "__qualname__", "").endswith("__connect"))
 
 
 def quiet_closed_connects(loop: asyncio.AbstractEventLoop) -> None:

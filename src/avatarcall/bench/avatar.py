@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,6 +39,7 @@ from avatarcall.avatar.motion import FacePose, IdleMotion
 from avatarcall.avatar.renderer import make_renderer
 from avatarcall.avatar.session import AvatarSession, SessionConfig
 from avatarcall.avatar.speech import EspeakSynthesizer
+from avatarcall.avatar.tracks import Sound
 from avatarcall.avatar.visemes import VISEMES, one_hot
 from avatarcall.bench import lipsync, processes
 from avatarcall.bench.stats import median, p95
@@ -78,9 +80,9 @@ class PerViewerSession(AvatarSession):
         # Keep the pipeline flowing with one shared packet; the cost above is what we measure.
         return dict.fromkeys(watched, _packet(first, pts, keyframe))
 
-    def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[av.AudioFrame]:
+    def _encode_audio(self, chunks: list[tuple[np.ndarray, int]]) -> list[Sound]:
         """Raw sound to every viewer: each one's sender encodes it (in ``_drain``)."""
-        frames = []
+        frames: list[Sound] = []
         for pcm, pts in chunks:
             frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
             frame.sample_rate, frame.pts, frame.time_base = 48_000, pts, AUDIO_TIME_BASE
@@ -251,7 +253,8 @@ async def _main(max_sessions: int) -> None:
                        ("render + encode today", "render + encode as of 2026-12-02"),
                        ("aiortc", "encode, aiortc Vp8Encoder (per viewer)")):
         print(f"  {label:<48} {median(costs[key]):6.2f} ms {p95(costs[key]):6.2f} ms")
-    ratio = median(costs["render + encode today"]) / median(costs["render + encode"])
+    ratio = statistics.median(costs["render + encode today"]) / statistics.median(
+        costs["render + encode"])
     print(f"  a frame costs {ratio:.2f}x less than on 2026-12-02")
     print(f"\nPicture quality (Y PSNR of the decoded frame against the drawn one, 800 kbps)"
           f"\n  ours {median(costs['psnr']):.1f} dB (p5 "

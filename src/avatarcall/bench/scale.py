@@ -46,9 +46,13 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _p99(values: list[float]) -> float:
+def _p99(values: list[float]) -> float | None:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else 0.0
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] if ordered else None
+
+
+def _ms(seconds: float | None) -> str:
+    return "     -" if seconds is None else f"{seconds * 1000:6.1f}"
 
 
 async def _join(server: Server, http: httpx.AsyncClient, number: int,
@@ -91,8 +95,8 @@ class _Phase:
         joined = len(self.times)
         return (f"  {name:<9}{joined:>6} joined ({self.failures} failed), "
                 f"{joined / self.elapsed:5.0f} joins/s   join time median "
-                f"{median(self.times) * 1000:6.1f} ms  p95 {p95(self.times) * 1000:6.1f} ms  "
-                f"p99 {_p99(self.times) * 1000:6.1f} ms   node CPU per join "
+                f"{_ms(median(self.times))} ms  p95 {_ms(p95(self.times))} ms  "
+                f"p99 {_ms(_p99(self.times))} ms   node CPU per join "
                 f"{self.cpu * 1000 / max(1, joined):.1f} ms")
 
 
@@ -162,7 +166,7 @@ async def _main(customers: int, nodes: int, rate: float, burst: int, concurrency
                "AVATARCALL_AVATAR_WORKERS": "0", "AVATARCALL_LOG_LEVEL": "WARNING",
                "AVATARCALL_MAX_WAITING_CALLS": str((customers + burst) * 2),
                "AVATARCALL_WAITING_GRACE_SECONDS": "300"}
-        servers = [start_server(Path(work) / "data", AVATARCALL_NODE_ID=f"node-{i}", **env)
+        servers = [start_server(Path(work) / "data", None, None, AVATARCALL_NODE_ID=f"node-{i}", **env)
                    for i in range(nodes)]
         crowd = _Customers(servers, concurrency)
         try:

@@ -33,7 +33,7 @@ from avatarcall.avatar.control import (
     Fault,
     SlotFreed,
 )
-from avatarcall.cluster.node import ALIVE_SECONDS, Node, NodeGone, RemoteError
+from avatarcall.cluster.node import ALIVE_SECONDS, Node, NodeGone, RemoteError, text
 from avatarcall.errors import AvatarCallError, AvatarUnavailable
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class RoutedAvatarControl:
         raw = await self._redis.get(self._key(key))
         if raw is None:
             return None
-        node, epoch = raw.decode().rsplit("|", 1)
+        node, epoch = text(raw).rsplit("|", 1)
         if not await self.node.alive(node):
             log.info("avatar of %s was on node %s, which is gone", key, node)
             await self._redis.delete(self._key(key))
@@ -198,7 +198,7 @@ class RoutedAvatarControl:
         """The live node (not this one) whose workers have the most room, if any have."""
         best, most = None, 0
         for node, free in (await self._redis.hgetall(f"{self._p}room")).items():
-            name = node.decode() if isinstance(node, bytes) else node
+            name = text(node)
             if name != self.node.id and int(free) > most and await self.node.alive(name):
                 best, most = name, int(free)
         return best

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from avatarcall.calls.models import Role
-from avatarcall.cluster.node import Node
+from avatarcall.cluster.node import Node, text
 from avatarcall.flow.bus import LOG_KEPT, LocalPeerBus, Outlet
 from avatarcall.flow.ports import Tab
 from avatarcall.signaling import messages as m
@@ -95,7 +95,7 @@ class RedisPeerBus:
         counts = await self._redis.hgetall(f"{self._p}agents")
         total = 0
         for node, count in counts.items():
-            if await self.node.alive(node.decode()):
+            if await self.node.alive(text(node)):
                 total += int(count)
         return total
 
@@ -145,11 +145,13 @@ class RedisPeerBus:
     async def bind(self, tab: str, call_id: str, role: Role, since: int | None = None) -> int:
         number, _, bindings = self._log_keys(call_id, role)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hget(bindings, role.value).hset(bindings, role.value, tab).get(number)
+            pipe.hget(bindings, role.value)
+            pipe.hset(bindings, role.value, tab)
+            pipe.get(number)
             older, _, last = await pipe.execute()
         await self.local.bind(tab, call_id, role)  # replaces an older tab on this node
-        if older is not None and _node_of(older.decode()) != self.node.id:
-            await self._to_tab(older.decode(), "replaced")  # one live socket per participant
+        if older is not None and _node_of(text(older)) != self.node.id:
+            await self._to_tab(text(older), "replaced")  # one live socket per participant
         last = int(last or 0)
         self._cursor[tab] = since if since is not None and 0 <= since <= last else last
         return self._cursor[tab]
@@ -164,8 +166,8 @@ class RedisPeerBus:
         async with self._pulling.setdefault(tab, asyncio.Lock()):
             if tab not in self._cursor or await self.local.call_of(tab) != call_id:
                 return  # gone, or no longer this participant
-            entries = await self._redis.xrange(self._log_keys(call_id, role)[1],
-                                               min=f"{self._cursor[tab] + 1}-0")
+            entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await self._redis.xrange(
+                self._log_keys(call_id, role)[1], min=f"{self._cursor[tab] + 1}-0"))
             for entry, fields in entries:
                 number = int(entry.split(b"-")[0])
                 self._cursor[tab] = number
@@ -177,7 +179,7 @@ class RedisPeerBus:
                                     args=[role.value, tab or ""])
         if not holder:
             return
-        holder = holder.decode()
+        holder = text(holder)
         if _node_of(holder) == self.node.id:
             await self.local.unbind(call_id, role, holder)
         else:  # the tab's own node forgets it is in the call
@@ -189,7 +191,7 @@ class RedisPeerBus:
 
     async def holder(self, call_id: str, role: Role) -> str | None:
         holder = await self._redis.hget(f"{self._p}bind:{call_id}", role.value)
-        return holder.decode() if holder else None
+        return text(holder) if holder else None
 
     async def present(self, call_id: str, role: Role) -> bool:
         return bool(await self._redis.hexists(f"{self._p}bind:{call_id}", role.value))
@@ -199,7 +201,7 @@ class RedisPeerBus:
             role.value, message.model_dump_json(exclude_none=True), LOG_KEPT, LOG_TTL])
         if tab is None:
             return  # kept for when they are back
-        tab = tab.decode()
+        tab = text(tab)
         if _node_of(tab) == self.node.id:
             await self._pull(tab, call_id, role)
         else:

@@ -33,6 +33,12 @@ CALL_CHECK_SECONDS = 1.0  # while a call waits, how often the node asked is chec
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
+def text(reply: Any) -> str:
+    """A Redis reply as text: the clients here keep replies as bytes (``decode_responses``
+    off, for the call logs' JSON), which redis-py's types cannot tell from ``str``."""
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
 class NodeGone(Exception):
     """The node asked did not answer (it died, or Redis lost the message)."""
 

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from avatarcall.calls.journal import Entry, EntryKind
 from avatarcall.calls.models import Call
 from avatarcall.calls.state import CallState
+from avatarcall.cluster.node import text
 from avatarcall.errors import UnknownCall, VersionConflict
 from avatarcall.store.repository import CallRecords
 
@@ -86,14 +87,16 @@ class RedisCallRepository:
     async def forget(self, call_id: str) -> None:
         call, calls, waiting, active = self._keys(call_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(call).zrem(calls, call_id).zrem(waiting, call_id).zrem(active, call_id)
+            pipe.delete(call)
+            for index in (calls, waiting, active):
+                pipe.zrem(index, call_id)
             await pipe.execute()
 
     async def _calls(self, index: str, first: int | None = None) -> list[Call]:
         ids = await self.redis.zrange(f"{self._p}{index}", 0, -1 if first is None else first - 1)
         if not ids:
             return []
-        raws = await self.redis.mget([f"{self._p}call:{i.decode()}" for i in ids])
+        raws = await self.redis.mget([f"{self._p}call:{text(i)}" for i in ids])
         return [Call.from_dict(json.loads(raw)) for raw in raws if raw]
 
     async def live(self) -> list[Call]:
@@ -103,11 +106,12 @@ class RedisCallRepository:
         return await self._calls("waiting", first)
 
     async def waiting_ids(self) -> list[str]:
-        return [i.decode() for i in await self.redis.zrange(f"{self._p}waiting", 0, -1)]
+        return [text(i) for i in await self.redis.zrange(f"{self._p}waiting", 0, -1)]
 
     async def counts(self) -> tuple[int, int]:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcard(f"{self._p}active").zcard(f"{self._p}waiting")
+            pipe.zcard(f"{self._p}active")
+            pipe.zcard(f"{self._p}waiting")
             active, waiting = await pipe.execute()
         return int(active), int(waiting)
 

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 
+from avatarcall.cluster.node import text
 from avatarcall.flow.ports import Fired, Timer
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class RedisScheduler:
         timers = await self._redis.smembers(f"{self._p}timers:{call_id}")
         async with self._redis.pipeline(transaction=True) as pipe:
             for timer in timers:
-                pipe.zrem(f"{self._p}timers", f"{call_id}|{timer.decode()}")
+                pipe.zrem(f"{self._p}timers", f"{call_id}|{text(timer)}")
             pipe.delete(f"{self._p}timers:{call_id}")
             await pipe.execute()
 
@@ -59,9 +60,9 @@ class RedisScheduler:
             try:
                 due = await self._redis.zrangebyscore(f"{self._p}timers", "-inf", self._clock(),
                                                       start=0, num=100)
-                for member in due:
+                for member in map(text, due):
                     if await self._redis.zrem(f"{self._p}timers", member):  # ours to fire
-                        call_id, timer = member.decode().rsplit("|", 1)
+                        call_id, timer = member.rsplit("|", 1)
                         await self._redis.srem(f"{self._p}timers:{call_id}", timer)
                         yield Fired(call_id, Timer(timer))
             except asyncio.CancelledError:

@@ -173,10 +173,9 @@ class CallStore:
     async def events_between(self, since: float, until: float,
                              kinds: tuple[str, ...] = ()) -> list[CallEventRecord]:
         """Events of every call in [since, until), optionally only of these kinds."""
-        where, args = "at >= ? AND at < ?", [since, until]
+        where, args = "at >= ? AND at < ?", [since, until, *kinds]
         if kinds:
             where += f" AND kind IN ({','.join('?' * len(kinds))})"
-            args += list(kinds)
         rows = await self._run(
             lambda db: db.execute(
                 f"SELECT call_id, at, kind, detail FROM call_events WHERE {where} ORDER BY at, id", args

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,6 +40,19 @@ def by_testid(page: Page, name: str):
     return page.get_by_test_id(name)
 
 
+class Scripted(Protocol):
+    """A page that runs scripts: Playwright's (Chromium) or the Firefox driver's."""
+
+    async def evaluate(self, expression: str, arg: Any = None, /) -> Any: ...
+
+
+class Participant(Protocol):
+    """Someone in a browser: a :class:`Person` in Chromium, or a Firefox one."""
+
+    @property
+    def page(self) -> Scripted: ...
+
+
 @dataclass
 class Person:
     context: BrowserContext
@@ -56,8 +77,8 @@ class Person:
         await self.context.close()
 
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=800)
+PHONE = ViewportSize(width=390, height=844)
 
 
 # The console's own "who is signed in?" before sign-in answers 401: the browser logs it.
@@ -73,7 +94,7 @@ def unexpected(person: Person) -> list[str]:
 
 async def new_person(browser: Browser, locale: str = "en-US", colour: str | None = None,
                      ignore_https_errors: bool = False, init_script: str | None = None,
-                     viewport: dict[str, int] | None = None) -> Person:
+                     viewport: ViewportSize | None = None) -> Person:
     """A fresh context; ``ignore_https_errors`` for a server with a self-signed certificate;
     ``init_script`` runs in every page before the page's own scripts; a phone's ``viewport``
     (``PHONE``) also means touch and a phone's pixel ratio."""
@@ -111,7 +132,7 @@ async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US"
                                colour: str | None = None, link: str | None = None,
                                ignore_https_errors: bool = False,
                                init_script: str | None = None,
-                               viewport: dict[str, int] | None = None,
+                               viewport: ViewportSize | None = None,
                                name: str | None = None, topic: str | None = None) -> Person:
     """The customer opens the page (or the ``link`` they were given), says who they are and
     what it is about if ``name`` and ``topic`` are given, and starts the call."""
@@ -128,7 +149,7 @@ async def customer_starts_call(browser: Browser, url: str, locale: str = "en-US"
 async def agent_logs_in(browser: Browser, url: str, name: str = "alice",
                         password: str = "correct-horse", colour: str | None = None,
                         ignore_https_errors: bool = False, locale: str = "en-US",
-                        viewport: dict[str, int] | None = None,
+                        viewport: ViewportSize | None = None,
                         init_script: str | None = None) -> Person:
     agent = await new_person(browser, locale, colour=colour, ignore_https_errors=ignore_https_errors,
                              init_script=init_script, viewport=viewport)
@@ -251,7 +272,7 @@ COLOURED_CAMERA = """
 """
 
 
-async def record_states(person: Person) -> None:
+async def record_states(person: Participant) -> None:
     await person.page.evaluate(RECORD_STATES)
 
 
@@ -299,7 +320,7 @@ async def frames_decoded(person: Person, which: str = "remote-video") -> int:
     return int(value or 0)
 
 
-async def call_id_of(customer: Person) -> str:
+async def call_id_of(customer: Participant) -> str:
     return str(await customer.page.evaluate("document.body.dataset.callId"))
 
 
@@ -360,7 +381,7 @@ Object.defineProperty(RTCRtpReceiver.prototype, 'jitterBufferTarget', {
 """
 
 
-async def lipsync_series(person: Person, ms: int, which: str = "avatar-video",
+async def lipsync_series(person: Participant, ms: int, which: str = "avatar-video",
                          roi: tuple[int, int, int, int] = MOUTH_ROI) -> dict[str, list[list[float]]]:
     return await person.page.evaluate(LIPSYNC_PROBE, [which, ms, list(roi)])
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from avatarcall.testing.browser import Person
+from avatarcall.testing.browser import Participant
 
 # Before the page's own scripts: remember every RTCPeerConnection it makes.
 PEER_CONNECTIONS = """
@@ -100,7 +100,7 @@ class Seen:
                     concealed=raw["concealed"] / total if total > 0 else None)
 
 
-async def watch(person: Person, seconds: float,
+async def watch(person: Participant, seconds: float,
                 which: tuple[str, ...] = ("remote-video", "avatar-video")) -> dict[str, Seen]:
     """What ``person`` saw and heard in each element of ``which`` over the next ``seconds``."""
     raw = await person.page.evaluate(_PROBE, [list(which), int(seconds * 1000)])
