@@ -1,8 +1,9 @@
 """The pages as people meet them, on a phone (390x844) and a desktop (1280x800), in French and
 English: one screen with no scrolling and the controls always there, every state and error in the
 person's words (the machine value in data-state), an honest queue, captions, an end screen with a
-rating that reaches the dashboard; the agent's console (who left, why a call ended, a timer, Say
-that tells why it cannot); and not one console error in a whole flow."""
+rating that reaches the dashboard; the agent's console (who left, who joined while it was out of
+sight, why a call ended, a timer, Say that tells why it cannot); and not one console error in a
+whole flow."""
 
 from __future__ import annotations
 
@@ -146,6 +147,60 @@ async def test_leaving_the_queue_is_not_called_the_end_of_a_call(browser, site: 
         await expect(by_testid(customer.page, "end-screen")).to_contain_text(WORDS[lang]["left"])
         assert unexpected(customer) == [], customer.errors
         await customer.close()
+
+
+# The page's notifications as the person's system would show them, and whether the console
+# is out of sight (another tab or window), as the test says.
+NOTIFICATIONS_SEEN = """
+window.__notified = [];
+window.__hidden = false;
+for (const [name, value] of [['hidden', () => window.__hidden],
+                             ['visibilityState', () => (window.__hidden ? 'hidden' : 'visible')]]) {
+  Object.defineProperty(Document.prototype, name, { configurable: true, get: value });
+}
+const SystemNotification = window.Notification;
+window.Notification = class extends SystemNotification {
+  constructor(title, options) {
+    super(title, options);
+    window.__notified.push({ title, body: options.body, open: true });
+    const seen = window.__notified.at(-1);
+    this.addEventListener('close', () => { seen.open = false; });
+  }
+};
+"""
+
+
+async def test_an_agent_on_another_tab_is_notified_of_who_joins(browser, site: Server) -> None:
+    agent = await agent_logs_in(browser, site.url, locale="fr-FR", init_script=NOTIFICATIONS_SEEN)
+    await agent.context.grant_permissions(["notifications"], origin=site.url)
+    await agent.page.evaluate("window.__hidden = true")  # the agent is on another tab
+    first = await customer_starts_call(browser, site.url, "en-US", viewport=PHONE)
+    await agent.page.wait_for_function("() => window.__notified.length === 1")
+    seen = await agent.page.evaluate("window.__notified[0]")
+    assert seen["title"] == "Un client attend" and "· EN" in seen["body"], seen
+    # Back on the console: the notification goes; who joins now is seen in the queue itself.
+    await agent.page.evaluate(
+        "window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))")
+    await agent.page.wait_for_function("() => !window.__notified[0].open")
+    chimes = int(await agent.page.evaluate("document.body.dataset.chimed"))
+    second = await customer_starts_call(browser, site.url, "fr-FR", viewport=PHONE)
+    await expect(agent.page.locator('[data-testid="queue-item"]')).to_have_count(2)
+    await expect(agent.page.locator("body")).to_have_attribute("data-chimed", str(chimes + 1))
+    assert await agent.page.evaluate("window.__notified.length") == 1
+    # Turned off: neither sound nor notification.
+    await by_testid(agent.page, "notify-toggle").uncheck()
+    await agent.page.evaluate("window.__hidden = true")
+    third = await customer_starts_call(browser, site.url, "en-US", viewport=PHONE)
+    await expect(agent.page.locator('[data-testid="queue-item"]')).to_have_count(3)
+    assert await agent.page.evaluate("[window.__notified.length, document.body.dataset.chimed]") \
+        == [1, str(chimes + 1)]
+    assert unexpected(agent) == [], agent.errors
+    for customer in (first, second, third):  # they leave the queue: the next tests find it empty
+        await by_testid(customer.page, "hang-up").click()
+        await expect(by_testid(customer.page, "end-screen")).to_be_visible()
+        await customer.close()
+    await expect(agent.page.locator('[data-testid="queue-item"]')).to_have_count(0)
+    await agent.close()
 
 
 async def test_the_agent_sees_who_left_and_a_reopened_tab_keeps_its_place(browser, site: Server) -> None:

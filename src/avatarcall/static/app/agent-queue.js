@@ -1,13 +1,22 @@
 // The agent console's queue: who waits (name, language, for how long, whether their page is
-// still open) and a short sound when someone new joins (the agent can turn it off).
+// still open) and, when someone new joins, a short sound and, if the agent is on another tab
+// or window, a notification of the system (the agent can turn both off).
 import { t } from './i18n.js';
 
 const SOUND_KEY = 'avatarcall.notify';
+const NOTIFICATION_TAG = 'avatarcall-queue'; // a newer one replaces the last
+
+// "Customer" is the name of one who gave none (web/api.py NewCall): said in the agent's words.
+const who = (item) => {
+  const name = item.customer && item.customer !== 'Customer' ? item.customer : t('customer');
+  return `${name} · ${item.language.toUpperCase()}`;
+};
 
 export class QueueList {
   #list;
   #seen = null; // call ids listed last time; null before the first list (no sound for those)
   #audio = null;
+  #shown = null; // the notification on screen
   onAccept = () => {};
 
   constructor(list, { count, empty, notify }) {
@@ -16,7 +25,15 @@ export class QueueList {
     this.empty = empty;
     this.notify = notify;
     notify.checked = localStorage.getItem(SOUND_KEY) !== 'off';
-    notify.onchange = () => localStorage.setItem(SOUND_KEY, notify.checked ? 'on' : 'off');
+    notify.onchange = () => {
+      localStorage.setItem(SOUND_KEY, notify.checked ? 'on' : 'off');
+      this.#mayNotify();
+    };
+    // Browsers ask for the right to notify on a click of the person's own (signing in, say).
+    document.addEventListener('click', () => this.#mayNotify(), { once: true });
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) this.#shown?.close(); // back on the console: the queue is in view
+    });
     setInterval(() => this.#tick(), 1000);
   }
 
@@ -25,10 +42,12 @@ export class QueueList {
     this.count.textContent = String(items.total ?? items.length);
     this.empty.hidden = items.length > 0;
     this.#tick();
-    const ids = new Set(items.map((item) => item.callId));
-    const joined = this.#seen !== null && [...ids].some((id) => !this.#seen.has(id));
-    this.#seen = ids;
-    if (joined && this.notify.checked) this.#chime();
+    const joined = this.#seen === null ? [] : items.filter((item) => !this.#seen.has(item.callId));
+    this.#seen = new Set(items.map((item) => item.callId));
+    if (joined.length > 0 && this.notify.checked) {
+      this.#chime();
+      this.#notify(joined[0]);
+    }
   }
 
   #entry(item) {
@@ -36,11 +55,9 @@ export class QueueList {
     li.setAttribute('data-testid', 'queue-item');
     li.dataset.callId = item.callId;
     li.dataset.connected = String(item.connected !== false);
-    const who = document.createElement('span');
-    who.className = 'who';
-    // "Customer" is the name of one who gave none (web/api.py NewCall): said in the agent's words.
-    const name = item.customer && item.customer !== 'Customer' ? item.customer : t('customer');
-    who.textContent = `${name} · ${item.language.toUpperCase()}`;
+    const person = document.createElement('span');
+    person.className = 'who';
+    person.textContent = who(item);
     const waited = document.createElement('span');
     waited.className = 'waited';
     waited.dataset.since = String(item.waitingSince);
@@ -49,7 +66,7 @@ export class QueueList {
     button.setAttribute('data-testid', 'accept-call');
     button.textContent = t('accept');
     button.onclick = () => this.onAccept(item.callId);
-    li.append(who, waited, button);
+    li.append(person, waited, button);
     if (item.topic) {
       const topic = document.createElement('span');
       topic.className = 'topic';
@@ -71,6 +88,30 @@ export class QueueList {
     for (const el of this.#list.querySelectorAll('.waited')) {
       const s = Math.max(0, Math.round(now - Number(el.dataset.since)));
       el.textContent = t('waited', { s: s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s` });
+    }
+  }
+
+  #mayNotify() {
+    if (this.notify.checked && 'Notification' in window && Notification.permission === 'default') {
+      Notification.requestPermission().catch(() => {});
+    }
+  }
+
+  // Only while the console is out of sight: in view, the queue itself shows who joined.
+  #notify(item) {
+    if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') {
+      return;
+    }
+    try {
+      this.#shown?.close();
+      const shown = new Notification(t('notify_title'), {
+        body: [who(item), item.topic].filter(Boolean).join(' — '), tag: NOTIFICATION_TAG,
+      });
+      shown.onclick = () => { window.focus(); shown.close(); };
+      this.#shown = shown;
+      document.body.dataset.notified = String(Number(document.body.dataset.notified ?? 0) + 1);
+    } catch (err) {
+      console.info('[avatarcall] no notification for the queue:', err.message);
     }
   }
 
