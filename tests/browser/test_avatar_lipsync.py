@@ -4,6 +4,7 @@ and the agent's live voice in the "as-agent" mode."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,9 @@ async def test_as_agent_the_customer_hears_the_agent_through_the_avatar(voiced_b
     # link turns the call's sound off, whatever the page does with its element).
     await expect(by_testid(customer.page, "remote-video")).to_have_js_property("muted", True)
     await customer.page.wait_for_function(CALL_SOUND % "false")
+    # The customer is told whose voice it is: the advisor's, not the assistant's.
+    await expect(by_testid(customer.page, "avatar-label")).to_have_text(
+        re.compile(r"^alice\W*your advisor, through the avatar$"))  # " · " drawn by the CSS
     await customer.expect_state("avatar-state", "live")
     await agent.expect_state("avatar-state", "live")
     await asyncio.sleep(1.5)
@@ -116,5 +120,6 @@ async def test_as_agent_the_customer_hears_the_agent_through_the_avatar(voiced_b
     await by_testid(agent.page, "avatar-mode").select_option("beside")
     await expect(by_testid(customer.page, "remote-video")).to_have_js_property("muted", False)
     await customer.page.wait_for_function(CALL_SOUND % "true")
+    await expect(by_testid(customer.page, "avatar-label")).to_contain_text("Virtual assistant")
     await customer.expect_state("call-state", "connected")
     await hang_up(customer, agent)

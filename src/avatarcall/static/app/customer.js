@@ -172,13 +172,33 @@ async function startCall(savedTicket = null) {
     // (no double voice) and the avatar takes the agent's place on screen.
     body.dataset.voice = voice;
     $('remote').muted = voice === 'agent';
+    speaker();
     layout();
+  });
+  // Who speaks through the avatar, said under it: the assistant, or the advisor's own voice.
+  let assistant = { name: '', role: t('assistant.f') };
+  let advisor = '';
+  const speaker = () => {
+    const agent = body.dataset.voice === 'agent';
+    $('assistant-name').textContent = agent ? advisor : assistant.name;
+    $('assistant-role').textContent = agent ? t('advisor_voice') : assistant.role;
+  };
+  session.on('call-started', (msg) => {
+    advisor = msg.call.agent ?? '';
+    speaker();
   });
   session.on('welcome', (msg) => {
     if (msg.assistant) {
-      $('assistant-name').textContent = msg.assistant.name ?? '';
-      $('assistant-role').textContent = t(msg.assistant.feminine ? 'assistant.f' : 'assistant.m');
+      assistant = {
+        name: msg.assistant.name ?? '',
+        role: t(msg.assistant.feminine ? 'assistant.f' : 'assistant.m'),
+      };
+      speaker();
       $('assistant-pill').textContent = msg.assistant.name || t('pill.assistant');
+    }
+    if (msg.call?.agent) { // back in a call: who took it
+      advisor = msg.call.agent;
+      speaker();
     }
     // Talking aloud to the assistant, where the server hears this language (else typing only).
     $('mic').hidden = !(msg.assistant?.listens ?? []).includes(ticket.language);
