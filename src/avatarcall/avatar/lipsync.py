@@ -124,6 +124,11 @@ def timeline_from_phonemes(phonemes: Sequence[PhonemeEvent], duration: float,
 HOP_SECONDS = 0.01
 WINDOW_SECONDS = 0.02
 SILENCE_RMS = 0.003  # about -50 dBFS: below this nobody is speaking
+# A live voice's loud level: the 95th percentile of its last 3 s of sound, so that a cough or a
+# knock on the desk (a few hops) does not shut the mouth for seconds after it.
+PEAK_SECONDS = 3.0
+PEAK_PERCENTILE = 95
+PEAK_EVERY_HOPS = 10
 _COLUMNS = {v: INDEX[v] for v in VISEMES}
 
 
@@ -280,8 +285,9 @@ def estimate_visemes(samples: np.ndarray, rate: int, step: float = HOP_SECONDS,
 class LiveLipSync:
     """Viseme weights from a live voice, fed frames as they arrive (e.g. 20 ms at 48 kHz).
 
-    Each ``push`` costs one small FFT per 10 ms of audio. Loudness is measured against a
-    running peak that decays slowly, so the mouth adapts to a quiet or loud microphone; the
+    Each ``push`` costs one small FFT per 10 ms of audio. Loudness is measured against the
+    voice's loud level of the last few seconds (a high percentile, not the loudest instant),
+    so the mouth adapts to a quiet or loud microphone and a bang does not close it; the
     weights are smoothed (fast to open, slower to close) so the lips do not flicker.
     """
 
@@ -300,6 +306,8 @@ class LiveLipSync:
         self._buffer = np.zeros(self._window, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
         self._peak = 0.05
+        self._levels = np.zeros(round(PEAK_SECONDS / HOP_SECONDS), dtype=np.float32)
+        self._heard = 0  # hops of sound so far (the ring above holds the latest)
         self._since_speech = 1.0  # seconds since the last speech hop
         self._weights = np.zeros(len(VISEMES), dtype=np.float32)
         self._weights[INDEX[Viseme.REST]] = 1.0
@@ -331,8 +339,12 @@ class LiveLipSync:
         buf[-len(hop):] = hop
         rms, f2_ratio, hiss = _features(buf[None, :], self._bands, self._taper)
         r = float(rms[0])
-        # The peak follows a louder voice at once and forgets it over a few seconds.
-        self._peak = max(r, self._peak * 0.998, 0.01)
+        if r >= SILENCE_RMS:
+            self._levels[self._heard % len(self._levels)] = r
+            self._heard += 1
+            if self._heard <= PEAK_EVERY_HOPS or self._heard % PEAK_EVERY_HOPS == 0:
+                heard = self._levels[:min(self._heard, len(self._levels))]
+                self._peak = max(float(np.percentile(heard, PEAK_PERCENTILE)), 0.01)
         level = r / self._peak
         silent = r < SILENCE_RMS or level < 0.06
         self._since_speech = self._since_speech + HOP_SECONDS if silent else 0.0
