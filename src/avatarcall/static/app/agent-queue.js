@@ -93,7 +93,7 @@ export class QueueList {
 
   #mayNotify() {
     if (this.notify.checked && 'Notification' in window && Notification.permission === 'default') {
-      Notification.requestPermission().catch(() => {});
+      Promise.resolve(Notification.requestPermission()).catch(() => {}); // (old Safari: a callback)
     }
   }
 
