@@ -149,17 +149,24 @@ async def test_leaving_the_queue_is_not_called_the_end_of_a_call(browser, site: 
         await customer.close()
 
 
-# The page's notifications as the person's system would show them, and whether the console
-# is out of sight (another tab or window), as the test says.
+# The page's notifications as the person's system would show them, its questions for the right
+# to show them, and whether the console is out of sight (another tab or window), as the test says.
 NOTIFICATIONS_SEEN = """
 window.__notified = [];
+window.__asked = 0;
 window.__hidden = false;
 for (const [name, value] of [['hidden', () => window.__hidden],
                              ['visibilityState', () => (window.__hidden ? 'hidden' : 'visible')]]) {
   Object.defineProperty(Document.prototype, name, { configurable: true, get: value });
 }
+Document.prototype.hasFocus = () => !window.__hidden;
 const SystemNotification = window.Notification;
 window.Notification = class extends SystemNotification {
+  static requestPermission() {
+    window.__asked += 1;
+    return SystemNotification.requestPermission();
+  }
+
   constructor(title, options) {
     super(title, options);
     window.__notified.push({ title, body: options.body, open: true });
@@ -172,7 +179,8 @@ window.Notification = class extends SystemNotification {
 
 async def test_an_agent_on_another_tab_is_notified_of_who_joins(browser, site: Server) -> None:
     agent = await agent_logs_in(browser, site.url, locale="fr-FR", init_script=NOTIFICATIONS_SEEN)
-    await agent.context.grant_permissions(["notifications"], origin=site.url)
+    assert await agent.page.evaluate("window.__asked") == 1  # when signing in
+    await agent.context.grant_permissions(["notifications"], origin=site.url)  # the agent says yes
     await agent.page.evaluate("window.__hidden = true")  # the agent is on another tab
     first = await customer_starts_call(browser, site.url, "en-US", viewport=PHONE)
     await agent.page.wait_for_function("() => window.__notified.length === 1")

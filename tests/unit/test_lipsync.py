@@ -211,6 +211,19 @@ def test_a_bang_on_the_microphone_does_not_shut_the_mouth_that_follows() -> None
     assert knocked > 0.9 * quiet, (knocked, quiet)
 
 
+@needs_library
+def test_the_noise_of_a_room_in_a_long_pause_does_not_move_the_lips() -> None:
+    speech = EspeakSynthesizer().synthesize(SENTENCES["en"], "en").samples.astype(np.float32)
+    room = np.random.default_rng(2).normal(0, 0.006, 5 * SAMPLE_RATE).astype(np.float32)
+    live, frame, opens = LiveLipSync(SAMPLE_RATE), SAMPLE_RATE // 50, []
+    data = np.concatenate([speech, room])  # about -45 dBFS: a fan, a quiet office
+    for k in range(len(data) // frame):
+        weights = live.push(data[k * frame:(k + 1) * frame])
+        opens.append(sum(OPENNESS[v] * w for v, w in weights.items()))
+    in_pause = np.array(opens[(len(speech) + SAMPLE_RATE // 2) // frame:])
+    assert float(in_pause.max()) < 0.1, float(in_pause.max())
+
+
 def test_live_lipsync_rests_in_silence_and_opens_on_a_loud_vowel() -> None:
     live = LiveLipSync(48_000)
     silence = np.zeros(960, dtype=np.float32)

@@ -24,13 +24,14 @@ def _speech() -> np.ndarray:
 
 
 def test_a_frame_due_before_its_chunk_is_played_takes_the_latest_lips() -> None:
-    voice = LiveVoice()
-    voice.feed(_speech()[:SAMPLE_RATE])
-    for chunk in range(10):
+    voice, speech = LiveVoice(), _speech()
+    for k in range(40):  # as the agent's microphone brings it: 20 ms at a time
+        voice.feed(speech[k * AUDIO_CHUNK:(k + 1) * AUDIO_CHUNK])
+    for chunk in range(30):
         voice.play(chunk, AUDIO_CHUNK)
-    assert voice.lips_at(9) is not None
-    assert voice.lips_at(10) == voice.lips_at(9)  # chunk 10 not played yet: 20 ms older lips
-    assert voice.lips_at(9 + LIPS_BEHIND + 1) is None  # too old: the avatar's own timeline
+    assert voice.lips_at(28) != voice.lips_at(29)  # speech: each chunk its own lips
+    assert voice.lips_at(30) is voice.lips_at(29)  # chunk 30 not played yet: 20 ms older lips
+    assert voice.lips_at(29 + LIPS_BEHIND + 1) is None  # too old: the avatar's own timeline
 
 
 def test_nothing_played_has_no_lips() -> None:
@@ -78,7 +79,7 @@ async def test_the_lips_drawn_follow_the_agents_voice_in_most_frames() -> None:
             await asyncio.sleep(4.0)
         finally:
             await session.close()
-    speaking = poses[15:]  # after the jitter buffer's first 60 ms and a little more
+    speaking = poses[15:]  # from 0.6 s on (the jitter buffer holds the first 60 ms)
     moving = [p for p in speaking if p.visemes.get(Viseme.REST, 0.0) < 0.5]
     # The voice speaks throughout but for short pauses between words: the frames that show
     # it are most of them (one in ten when frames looked up only their own, unplayed chunk).

@@ -124,11 +124,16 @@ def timeline_from_phonemes(phonemes: Sequence[PhonemeEvent], duration: float,
 HOP_SECONDS = 0.01
 WINDOW_SECONDS = 0.02
 SILENCE_RMS = 0.003  # about -50 dBFS: below this nobody is speaking
-# A live voice's loud level: the 95th percentile of its last 3 s of sound, so that a cough or a
-# knock on the desk (a few hops) does not shut the mouth for seconds after it.
-PEAK_SECONDS = 3.0
-PEAK_PERCENTILE = 95
-PEAK_EVERY_HOPS = 10
+# A live voice is heard against the last 3 s of its sound: its loud level is their 95th
+# percentile, so that a cough or a knock on the desk (a few hops) does not shut the mouth for
+# seconds after it, and is forgotten slowly through a pause (-50 dB in 10 s); the room's noise
+# is their 10th percentile (between words), and sound not well above it is no speech.
+LEVELS_SECONDS = 3.0
+LOUD_PERCENTILE = 95
+NOISE_PERCENTILE = 10
+LEVELS_EVERY_HOPS = 10
+PEAK_KEPT_PER_HOP = 0.998
+ABOVE_NOISE = 2.5
 _COLUMNS = {v: INDEX[v] for v in VISEMES}
 
 
@@ -306,8 +311,9 @@ class LiveLipSync:
         self._buffer = np.zeros(self._window, dtype=np.float32)
         self._pending = np.zeros(0, dtype=np.float32)
         self._peak = 0.05
-        self._levels = np.zeros(round(PEAK_SECONDS / HOP_SECONDS), dtype=np.float32)
-        self._heard = 0  # hops of sound so far (the ring above holds the latest)
+        self._levels = np.zeros(round(LEVELS_SECONDS / HOP_SECONDS), dtype=np.float32)
+        self._hops = 0  # heard so far (the ring above holds the latest)
+        self._loud = self._noise = 0.0
         self._since_speech = 1.0  # seconds since the last speech hop
         self._weights = np.zeros(len(VISEMES), dtype=np.float32)
         self._weights[INDEX[Viseme.REST]] = 1.0
@@ -339,14 +345,17 @@ class LiveLipSync:
         buf[-len(hop):] = hop
         rms, f2_ratio, hiss = _features(buf[None, :], self._bands, self._taper)
         r = float(rms[0])
-        if r >= SILENCE_RMS:
-            self._levels[self._heard % len(self._levels)] = r
-            self._heard += 1
-            if self._heard <= PEAK_EVERY_HOPS or self._heard % PEAK_EVERY_HOPS == 0:
-                heard = self._levels[:min(self._heard, len(self._levels))]
-                self._peak = max(float(np.percentile(heard, PEAK_PERCENTILE)), 0.01)
+        self._levels[self._hops % len(self._levels)] = r
+        self._hops += 1
+        if self._hops <= LEVELS_EVERY_HOPS or self._hops % LEVELS_EVERY_HOPS == 0:
+            heard = self._levels[:min(self._hops, len(self._levels))]
+            self._noise, self._loud = (float(v) for v in np.percentile(
+                heard, [NOISE_PERCENTILE, LOUD_PERCENTILE]))
+        self._peak = max(self._loud, self._peak * PEAK_KEPT_PER_HOP, 0.01)
         level = r / self._peak
-        silent = r < SILENCE_RMS or level < 0.06
+        # (never more than a fifth of the loud level: a voice with no pause for 3 s is no noise)
+        noise = min(ABOVE_NOISE * self._noise, 0.2 * self._peak)
+        silent = r < max(SILENCE_RMS, noise) or level < 0.06
         self._since_speech = self._since_speech + HOP_SECONDS if silent else 0.0
         after = np.array([silent and self._since_speech <= 0.15])
         target = _classify(np.array([level]), f2_ratio, hiss, np.array([silent]), after)[0]

@@ -6,6 +6,19 @@ import { t } from './i18n.js';
 const SOUND_KEY = 'avatarcall.notify';
 const NOTIFICATION_TAG = 'avatarcall-queue'; // a newer one replaces the last
 
+const wanted = () => localStorage.getItem(SOUND_KEY) !== 'off';
+
+/** Asks the browser for the right to notify, if the agent wants to be told and was not asked
+ *  yet. Browsers grant the question only during a click of the person's own: call it there. */
+export function askToNotify() {
+  if (wanted() && 'Notification' in window && Notification.permission === 'default') {
+    Promise.resolve(Notification.requestPermission()).catch(() => {}); // (old Safari: a callback)
+  }
+}
+
+// Out of sight: on another tab, or another window or application has the focus.
+const outOfSight = () => document.hidden || !document.hasFocus();
+
 // "Customer" is the name of one who gave none (web/api.py NewCall): said in the agent's words.
 const who = (item) => {
   const name = item.customer && item.customer !== 'Customer' ? item.customer : t('customer');
@@ -24,16 +37,16 @@ export class QueueList {
     this.count = count;
     this.empty = empty;
     this.notify = notify;
-    notify.checked = localStorage.getItem(SOUND_KEY) !== 'off';
+    notify.checked = wanted();
     notify.onchange = () => {
       localStorage.setItem(SOUND_KEY, notify.checked ? 'on' : 'off');
-      this.#mayNotify();
+      askToNotify();
     };
-    // Browsers ask for the right to notify on a click of the person's own (signing in, say).
-    document.addEventListener('click', () => this.#mayNotify(), { once: true });
-    document.addEventListener('visibilitychange', () => {
-      if (!document.hidden) this.#shown?.close(); // back on the console: the queue is in view
-    });
+    // Signing in asked already; a console reopened with its session asks at the first click.
+    document.addEventListener('click', askToNotify, { once: true });
+    const inView = () => { if (!outOfSight()) this.#shown?.close(); }; // the queue shows it
+    document.addEventListener('visibilitychange', inView);
+    window.addEventListener('focus', inView);
     setInterval(() => this.#tick(), 1000);
   }
 
@@ -91,15 +104,9 @@ export class QueueList {
     }
   }
 
-  #mayNotify() {
-    if (this.notify.checked && 'Notification' in window && Notification.permission === 'default') {
-      Promise.resolve(Notification.requestPermission()).catch(() => {}); // (old Safari: a callback)
-    }
-  }
-
   // Only while the console is out of sight: in view, the queue itself shows who joined.
   #notify(item) {
-    if (!document.hidden || !('Notification' in window) || Notification.permission !== 'granted') {
+    if (!outOfSight() || !('Notification' in window) || Notification.permission !== 'granted') {
       return;
     }
     try {
@@ -109,7 +116,6 @@ export class QueueList {
       });
       shown.onclick = () => { window.focus(); shown.close(); };
       this.#shown = shown;
-      document.body.dataset.notified = String(Number(document.body.dataset.notified ?? 0) + 1);
     } catch (err) {
       console.info('[avatarcall] no notification for the queue:', err.message);
     }

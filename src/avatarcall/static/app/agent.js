@@ -1,7 +1,7 @@
 // The agent console: sign in, see the queue, take a call, steer the avatar, end the call. In the
 // agent's language (English or French, from the browser).
 import { AvatarSlot, Session, Telemetry } from '../sdk/index.js';
-import { QueueList } from './agent-queue.js';
+import { askToNotify, QueueList } from './agent-queue.js';
 import {
   bindMediaToggles, CallView, OVERLAY_LOOPS, showAvatarState,
 } from './call-view.js';
@@ -194,6 +194,7 @@ async function openConsole(name) {
 
 $('login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  askToNotify(); // while the click that signs in still counts as one
   const response = await fetch('/api/login', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

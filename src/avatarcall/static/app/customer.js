@@ -165,6 +165,14 @@ async function startCall(savedTicket = null) {
     $('avatar-sound-on').hidden = detail.state !== 'needs-interaction';
   });
   $('avatar-sound-on').onclick = () => slot.resume().catch(() => {});
+  // Who speaks through the avatar, said under it: the assistant, or the advisor's own voice.
+  let assistant = { name: '', role: t('assistant.f') };
+  let advisor = '';
+  const speaker = () => {
+    const agent = body.dataset.voice === 'agent';
+    $('assistant-name').textContent = agent ? advisor : assistant.name;
+    $('assistant-role').textContent = agent ? t('advisor_voice') : assistant.role;
+  };
   slot.on('view', ({ view, voice }) => {
     $('overlay').hidden = view !== 'overlay';
     body.dataset.avatar = view;
@@ -175,14 +183,6 @@ async function startCall(savedTicket = null) {
     speaker();
     layout();
   });
-  // Who speaks through the avatar, said under it: the assistant, or the advisor's own voice.
-  let assistant = { name: '', role: t('assistant.f') };
-  let advisor = '';
-  const speaker = () => {
-    const agent = body.dataset.voice === 'agent';
-    $('assistant-name').textContent = agent ? advisor : assistant.name;
-    $('assistant-role').textContent = agent ? t('advisor_voice') : assistant.role;
-  };
   session.on('call-started', (msg) => {
     advisor = msg.call.agent ?? '';
     speaker();
