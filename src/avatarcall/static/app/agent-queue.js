@@ -1,6 +1,7 @@
 // The agent console's queue: who waits (name, language, for how long, whether their page is
-// still open) and, when someone new joins, a short sound and, if the agent is on another tab
-// or window, a notification of the system (the agent can turn both off).
+// still open) and, when someone new joins, a short sound and, if the console is out of sight
+// (another tab, window or application), a notification of the system (the agent can turn
+// both off).
 import { t } from './i18n.js';
 
 const SOUND_KEY = 'avatarcall.notify';
