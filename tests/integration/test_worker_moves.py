@@ -114,6 +114,9 @@ async def test_a_node_stopped_with_sigterm_sends_its_pages_elsewhere(site: Site)
                 await asyncio.wait_for(ws.recv(), 30)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     assert leaving.process.wait(30) in (0, -signal.SIGTERM)  # shut down cleanly
+    # The worker dials again through HAProxy and lands on the other node with its session (a
+    # page back before it gets its avatar started afresh: a new epoch; CI saw that once).
+    await until(lambda: [w for w in health(staying)["workers"] if w["sessions"] == 1])
     async with customer(staying, ticket) as back:
         again = await receive(back, "avatar.view", view="stream")
         assert again["epoch"] == view["epoch"]  # its avatar was on the worker: still running
