@@ -126,7 +126,7 @@ WINDOW_SECONDS = 0.02
 SILENCE_RMS = 0.003  # about -50 dBFS: below this nobody is speaking
 # A live voice is heard against the last 3 s of its sound: its loud level is their 95th
 # percentile, so that a cough or a knock on the desk (a few hops) does not shut the mouth for
-# seconds after it, and is forgotten slowly through a pause (-50 dB in 10 s); the room's noise
+# seconds after it, and is forgotten slowly through a pause (halved in 3.5 s); the room's noise
 # is their 10th percentile (between words), and sound not well above it is no speech.
 LEVELS_SECONDS = 3.0
 LOUD_PERCENTILE = 95

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -253,9 +252,9 @@ async def _main(max_sessions: int) -> None:
                        ("render + encode today", "render + encode as of 2026-12-02"),
                        ("aiortc", "encode, aiortc Vp8Encoder (per viewer)")):
         print(f"  {label:<48} {median(costs[key]):6.2f} ms {p95(costs[key]):6.2f} ms")
-    ratio = statistics.median(costs["render + encode today"]) / statistics.median(
-        costs["render + encode"])
-    print(f"  a frame costs {ratio:.2f}x less than on 2026-12-02")
+    then, now = median(costs["render + encode today"]), median(costs["render + encode"])
+    if then and now:
+        print(f"  a frame costs {then / now:.2f}x less than on 2026-12-02")
     print(f"\nPicture quality (Y PSNR of the decoded frame against the drawn one, 800 kbps)"
           f"\n  ours {median(costs['psnr']):.1f} dB (p5 "
           f"{sorted(costs['psnr'])[len(costs['psnr']) // 20]:.1f})    as of 2026-12-02 "

@@ -166,7 +166,8 @@ async def _main(customers: int, nodes: int, rate: float, burst: int, concurrency
                "AVATARCALL_AVATAR_WORKERS": "0", "AVATARCALL_LOG_LEVEL": "WARNING",
                "AVATARCALL_MAX_WAITING_CALLS": str((customers + burst) * 2),
                "AVATARCALL_WAITING_GRACE_SECONDS": "300"}
-        servers = [start_server(Path(work) / "data", None, None, AVATARCALL_NODE_ID=f"node-{i}", **env)
+        servers = [start_server(Path(work) / "data", port=None, tls=None,
+                                AVATARCALL_NODE_ID=f"node-{i}", **env)
                    for i in range(nodes)]
         crowd = _Customers(servers, concurrency)
         try:
